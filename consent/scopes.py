@@ -1,0 +1,49 @@
+"""The consent scopes of DESIGN.md: modalities x uses, plus how a donor is credited.
+
+A scope is written "<modality>:<use>", for example "motion:open_release". A dataset requires a
+set of scopes; a donation's effective consent covers the dataset when it holds all of them.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Modality(models.TextChoices):
+    MOTION = "motion", _("Motion (head, hands, body)")
+    AUDIO = "audio", _("Voice audio")
+    EVENTS = "events", _("In-app events")
+    DEMOGRAPHICS = "demographics", _("Demographics you tell us")
+
+
+class Use(models.TextChoices):
+    OPEN_RELEASE = "open_release", _("Open release to anyone")
+    RESTRICTED_RELEASE = (
+        "restricted_release",
+        _("Release to researchers under a data-use agreement"),
+    )
+    MODEL_TRAINING = "model_training", _("Training generative models")
+    COMMERCIAL = "commercial", _("Commercial use")
+
+
+class Credit(models.TextChoices):
+    ANONYMOUS = "anonymous", _("Anonymous")
+    PSEUDONYM = "pseudonym", _("Credited under a public pseudonym")
+
+
+def scope(modality: str, use: str) -> str:
+    return f"{modality}:{use}"
+
+
+ALL_SCOPES: tuple[str, ...] = tuple(scope(m, u) for m in Modality.values for u in Use.values)
+
+
+def normalize_scopes(scopes: list[str] | tuple[str, ...] | set[str]) -> list[str]:
+    """Sorted, de-duplicated scopes; raises ValueError naming the first unknown one."""
+    unknown = sorted(set(scopes) - set(ALL_SCOPES))
+    if unknown:
+        raise ValueError(f"Unknown consent scope: {unknown[0]}")
+    return sorted(set(scopes))
+
+
+def covers(granted: list[str], required: list[str]) -> bool:
+    return set(required) <= set(granted)

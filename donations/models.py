@@ -1,0 +1,127 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class DonationStatus(models.TextChoices):
+    CREATED = "created", _("Created")
+    UPLOADED = "uploaded", _("Uploaded")
+    PROCESSING = "processing", _("Processing")
+    PROCESSED = "processed", _("Processed")
+    REJECTED = "rejected", _("Rejected")
+    FAILED = "failed", _("Failed")
+    ACCEPTED = "accepted", _("Accepted")
+    DECLINED = "declined", _("Declined")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+# DESIGN.md, "The journey of a recording". Withdrawal is allowed from any status but itself.
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    DonationStatus.CREATED: frozenset({DonationStatus.UPLOADED}),
+    DonationStatus.UPLOADED: frozenset({DonationStatus.PROCESSING}),
+    DonationStatus.PROCESSING: frozenset(
+        {DonationStatus.PROCESSED, DonationStatus.REJECTED, DonationStatus.FAILED}
+    ),
+    DonationStatus.PROCESSED: frozenset({DonationStatus.ACCEPTED, DonationStatus.DECLINED}),
+    DonationStatus.FAILED: frozenset({DonationStatus.UPLOADED}),
+    DonationStatus.REJECTED: frozenset(),
+    DonationStatus.ACCEPTED: frozenset(),
+    DonationStatus.DECLINED: frozenset(),
+    DonationStatus.WITHDRAWN: frozenset(),
+}
+
+
+class Donation(models.Model):
+    """One recording a donor gives: its files, its status, and what processing made of it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    donor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="donations"
+    )
+    status = models.CharField(
+        max_length=16, choices=DonationStatus.choices, default=DonationStatus.CREATED
+    )
+    # Why a file was rejected or processing failed: a stable code and a message for the donor.
+    problem_code = models.CharField(max_length=64, blank=True)
+    problem_message = models.TextField(blank=True)
+    # Content-addressed prefix of the processed artifacts, and the facts researchers will see.
+    artifact_prefix = models.CharField(max_length=255, blank=True)
+    summary = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return str(self.id)
+
+
+class DonationFile(models.Model):
+    """A file stored for a donation, under a server-generated key.
+
+    The donor's own file name is not kept: it may identify them, and nothing needs it.
+    """
+
+    class Kind(models.TextChoices):
+        MOTION = "motion", _("Motion")
+        AUDIO = "audio", _("Audio")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    donation = models.ForeignKey(Donation, on_delete=models.CASCADE, related_name="files")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    storage_key = models.CharField(max_length=255, unique=True)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=("donation", "kind"), name="one_file_per_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return self.storage_key
+
+
+class DonationStatusChange(models.Model):
+    """History row for every status move; written by donation_transition only."""
+
+    donation = models.ForeignKey(Donation, on_delete=models.CASCADE, related_name="history")
+    from_status = models.CharField(max_length=16, choices=DonationStatus.choices)
+    to_status = models.CharField(max_length=16, choices=DonationStatus.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("created_at", "id")
+
+    def __str__(self) -> str:
+        return f"{self.from_status} -> {self.to_status}"
+
+
+class CurationDecision(models.Model):
+    """A curator's accept or decline of a processed donation, with the reason the donor sees."""
+
+    class Decision(models.TextChoices):
+        ACCEPT = "accept", _("Accept")
+        DECLINE = "decline", _("Decline")
+
+    donation = models.ForeignKey(Donation, on_delete=models.CASCADE, related_name="decisions")
+    curator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    decision = models.CharField(max_length=16, choices=Decision.choices)
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"{self.decision} {self.donation_id}"

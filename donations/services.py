@@ -1,0 +1,146 @@
+import hashlib
+import logging
+import uuid
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from consent.models import ConsentEvent
+from consent.selectors import consent_event_get_effective
+from donations.exceptions import DonationError, TransitionError
+from donations.models import (
+    ALLOWED_TRANSITIONS,
+    CurationDecision,
+    Donation,
+    DonationFile,
+    DonationStatus,
+    DonationStatusChange,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def donation_transition(
+    *,
+    donation: Donation,
+    to_status: str,
+    actor: User | None = None,
+    note: str = "",
+    **fields: object,
+) -> Donation:
+    """Move a donation to `to_status`, the only way its status ever changes.
+
+    Checks the move against ALLOWED_TRANSITIONS (withdrawal is allowed from anywhere), applies it
+    as a compare-and-set on the status the caller saw, sets `fields` in the same UPDATE, and
+    writes a history row, all in one transaction. Raises TransitionError when the move is not
+    allowed or another process moved the donation first. Callers own the outer transaction.
+    """
+    from_status = donation.status
+    allowed = ALLOWED_TRANSITIONS[from_status]
+    if to_status != DonationStatus.WITHDRAWN and to_status not in allowed:
+        raise TransitionError(f"A donation cannot go from {from_status} to {to_status}.")
+    if to_status == from_status:
+        raise TransitionError(f"The donation is already {from_status}.")
+    now = timezone.now()
+    with transaction.atomic():
+        moved = Donation.objects.filter(pk=donation.pk, status=from_status).update(
+            status=to_status, updated_at=now, **fields
+        )
+        if not moved:
+            raise TransitionError(f"The donation is no longer {from_status}.")
+        DonationStatusChange.objects.create(
+            donation=donation, from_status=from_status, to_status=to_status, actor=actor, note=note
+        )
+    donation.status = to_status
+    donation.updated_at = now
+    for name, value in fields.items():
+        setattr(donation, name, value)
+    logger.info("donation %s: %s -> %s", donation.pk, from_status, to_status)
+    return donation
+
+
+def _store_upload(*, key: str, upload: UploadedFile) -> tuple[int, str]:
+    """Hash the upload in chunks, then store it under `key`; returns (size, sha256)."""
+    digest = hashlib.sha256()
+    size = 0
+    for chunk in upload.chunks():
+        digest.update(chunk)
+        size += len(chunk)
+    upload.seek(0)
+    stored_key = default_storage.save(key, upload)
+    if stored_key != key:  # a server-generated key never collides; if it did, fail loudly
+        default_storage.delete(stored_key)
+        raise DonationError("Storage renamed the upload; nothing was saved.")
+    return size, digest.hexdigest()
+
+
+def donation_create_from_upload(*, donor: User, motion_file: UploadedFile) -> Donation:
+    """Create a donation from a single uploaded motion file and queue it for processing.
+
+    Requires the donor's effective account-wide consent to be a grant. Stores the file under
+    `raw/<donation id>/<file id>` (never the donor's file name), records size and SHA-256, moves
+    the donation created -> uploaded, and enqueues processing after commit. If the database
+    write fails, the stored object is deleted, so nothing is left half-written.
+    """
+    from processing.tasks import process_donation
+
+    consent = consent_event_get_effective(donor=donor, donation_id=None)
+    if consent is None or consent.action != ConsentEvent.Action.GRANT:
+        raise DonationError("Please give your consent before donating a recording.")
+    if not any(s.startswith("motion:") for s in consent.scopes):
+        raise DonationError("Your consent does not cover motion data, so we cannot accept it.")
+    if upload_size := motion_file.size:
+        if upload_size > settings.MAX_UPLOAD_BYTES:
+            limit_mb = settings.MAX_UPLOAD_BYTES // (1024 * 1024)
+            raise DonationError(f"The file is larger than the {limit_mb} MB limit.")
+    else:
+        raise DonationError("The file is empty.")
+
+    donation_id = uuid.uuid4()
+    file_id = uuid.uuid4()
+    key = f"raw/{donation_id}/{file_id}"
+    size, sha256 = _store_upload(key=key, upload=motion_file)
+    try:
+        with transaction.atomic(durable=True):
+            donation = Donation.objects.create(id=donation_id, donor=donor)
+            DonationFile.objects.create(
+                id=file_id,
+                donation=donation,
+                kind=DonationFile.Kind.MOTION,
+                storage_key=key,
+                size=size,
+                sha256=sha256,
+            )
+            donation_transition(donation=donation, to_status=DonationStatus.UPLOADED, actor=donor)
+            process_donation.delay_on_commit(str(donation.pk))
+    except Exception:
+        default_storage.delete(key)
+        raise
+    return donation
+
+
+def donation_review(
+    *, donation: Donation, curator: User, accept: bool, reason: str = ""
+) -> Donation:
+    """Record a curator's decision on a processed donation and move it to accepted or declined.
+
+    Raises TransitionError if the donation is not awaiting review (for example, a second click).
+    """
+    if not accept and not reason.strip():
+        raise DonationError("Say why the donation is declined; the donor will see it.")
+    to_status = DonationStatus.ACCEPTED if accept else DonationStatus.DECLINED
+    with transaction.atomic(durable=True):
+        donation_transition(donation=donation, to_status=to_status, actor=curator, note=reason)
+        CurationDecision.objects.create(
+            donation=donation,
+            curator=curator,
+            decision=CurationDecision.Decision.ACCEPT
+            if accept
+            else CurationDecision.Decision.DECLINE,
+            reason=reason,
+        )
+    return donation

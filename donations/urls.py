@@ -1,0 +1,12 @@
+from django.urls import path
+
+from donations import views
+
+app_name = "donations"
+urlpatterns = [
+    path("donations/", views.dashboard, name="dashboard"),
+    path("donations/new/", views.donation_create, name="create"),
+    path("donations/<uuid:donation_id>/", views.donation_detail, name="detail"),
+    path("curate/", views.curation_queue, name="curation_queue"),
+    path("curate/donations/<uuid:donation_id>/review/", views.curation_review, name="review"),
+]

@@ -1,0 +1,103 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.decorators import curator_required
+from consent.models import ConsentEvent
+from consent.selectors import consent_event_get_effective
+from donations.exceptions import DonationError
+from donations.forms import DonationUploadForm, ReviewForm
+from donations.selectors import (
+    donation_get_for_user,
+    donation_get_or_none,
+    donation_list_awaiting_review,
+    donation_list_for_user,
+)
+from donations.services import donation_create_from_upload, donation_review
+from releases.forms import ReleaseCreateForm
+from releases.selectors import dataset_list_public, release_list_for_curation
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    consent = consent_event_get_effective(donor=request.user, donation_id=None)  # type: ignore[arg-type]
+    has_consent = consent is not None and consent.action == ConsentEvent.Action.GRANT
+    return render(
+        request,
+        "donations/dashboard.html",
+        {
+            "donations": donation_list_for_user(user=request.user),  # type: ignore[arg-type]
+            "consent": consent if has_consent else None,
+            "form": DonationUploadForm(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def donation_create(request: HttpRequest) -> HttpResponse:
+    form = DonationUploadForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            donation = donation_create_from_upload(
+                donor=request.user,  # type: ignore[arg-type]
+                motion_file=form.cleaned_data["motion_file"],
+            )
+        except DonationError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("Thank you! Your recording is uploaded and queued."))
+            return redirect("donations:detail", donation_id=donation.pk)
+    else:
+        messages.error(request, _("Choose a file to upload."))
+    return redirect("donations:dashboard")
+
+
+@login_required
+def donation_detail(request: HttpRequest, donation_id: str) -> HttpResponse:
+    donation = donation_get_for_user(user=request.user, donation_id=donation_id)  # type: ignore[arg-type]
+    if donation is None:
+        raise Http404
+    consent = consent_event_get_effective(donor=request.user, donation_id=donation.pk)  # type: ignore[arg-type]
+    return render(request, "donations/detail.html", {"donation": donation, "consent": consent})
+
+
+@curator_required
+def curation_queue(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "donations/curation_queue.html",
+        {
+            "donations": donation_list_awaiting_review(),
+            "datasets": dataset_list_public(),
+            "releases": release_list_for_curation(),
+            "release_form": ReleaseCreateForm(),
+        },
+    )
+
+
+@curator_required
+@require_POST
+def curation_review(request: HttpRequest, donation_id: str) -> HttpResponse:
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose accept or decline."))
+        return redirect("donations:curation_queue")
+    donation = donation_get_or_none(donation_id=donation_id)
+    if donation is None:
+        raise Http404
+    try:
+        donation_review(
+            donation=donation,
+            curator=request.user,  # type: ignore[arg-type]
+            accept=form.cleaned_data["decision"] == "accept",
+            reason=form.cleaned_data["reason"],
+        )
+    except DonationError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Decision recorded."))
+    return redirect("donations:curation_queue")

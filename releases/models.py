@@ -1,0 +1,146 @@
+import secrets
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+SEMVER = RegexValidator(
+    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$",
+    _("Use a semantic version such as 1.0.0."),
+)
+
+
+def _new_pseudonym_secret() -> str:
+    return secrets.token_hex(32)
+
+
+class Dataset(models.Model):
+    """A long-lived dataset; its content lives in immutable, versioned releases."""
+
+    class AccessTier(models.TextChoices):
+        OPEN = "open", _("Open")
+        RESTRICTED = "restricted", _("Restricted (data-use agreement)")
+
+    class BodySize(models.TextChoices):
+        KEEP = "keep", _("Keep body size")
+        NORMALIZE = "normalize", _("Normalize to a reference height")
+        NOISE = "noise", _("Bounded random scaling")
+
+    slug = models.SlugField(unique=True)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    licence = models.CharField(max_length=64, default="CC-BY-4.0")
+    access_tier = models.CharField(
+        max_length=16, choices=AccessTier.choices, default=AccessTier.OPEN
+    )
+    required_scopes = models.JSONField(default=list)
+    body_size = models.CharField(max_length=16, choices=BodySize.choices, default=BodySize.KEEP)
+    dua_text = models.TextField(blank=True)
+    # Keys the HMAC pseudonyms of this dataset's releases; never shown or exported.
+    pseudonym_secret = models.CharField(
+        max_length=64, default=_new_pseudonym_secret, editable=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("slug",)
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Release(models.Model):
+    """One immutable version of a dataset. Files are frozen once it is built."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        BUILDING = "building", _("Building")
+        BUILT = "built", _("Built")
+        PUBLISHED = "published", _("Published")
+        SUPERSEDED = "superseded", _("Superseded")
+        FAILED = "failed", _("Build failed")
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="releases")
+    version = models.CharField(max_length=32, validators=[SEMVER])
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    notes = models.TextField(blank=True)
+    problem = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    built_at = models.DateTimeField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    manifest_sha256 = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ("dataset", "-created_at")
+        constraints = [
+            models.UniqueConstraint(fields=("dataset", "version"), name="unique_release_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dataset.slug} {self.version}"
+
+    @property
+    def storage_prefix(self) -> str:
+        return f"releases/{self.dataset.slug}/{self.version}/"
+
+
+class ReleaseItem(models.Model):
+    """A recording in a release, and the consent event that admitted it at build time."""
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="items")
+    donation = models.ForeignKey(
+        "donations.Donation", on_delete=models.PROTECT, related_name="release_items"
+    )
+    consent_event = models.ForeignKey(
+        "consent.ConsentEvent", on_delete=models.PROTECT, related_name="release_items"
+    )
+    recording_pseudonym = models.CharField(max_length=64)
+    contributor_pseudonym = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=("release", "donation"), name="unique_release_item")
+        ]
+
+    def __str__(self) -> str:
+        return self.recording_pseudonym
+
+
+class ReleaseFile(models.Model):
+    """A file of a built release, as listed in its manifest."""
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="files")
+    path = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ("path",)
+        constraints = [
+            models.UniqueConstraint(fields=("release", "path"), name="unique_release_file")
+        ]
+
+    def __str__(self) -> str:
+        return self.path
+
+    @property
+    def storage_key(self) -> str:
+        return f"{self.release.storage_prefix}{self.path}"
+
+
+class Download(models.Model):
+    """One download of a release file (every download is logged; no IP address is kept)."""
+
+    release_file = models.ForeignKey(ReleaseFile, on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    via = models.CharField(max_length=16, default="web")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.release_file_id} at {self.created_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from releases import views
+
+app_name = "releases"
+urlpatterns = [
+    path("datasets/", views.catalogue, name="catalogue"),
+    path("datasets/<slug:slug>/", views.dataset_detail, name="dataset"),
+    path("datasets/<slug:slug>/<str:version>/", views.release_detail, name="release"),
+    path(
+        "datasets/<slug:slug>/<str:version>/files/<path:path>",
+        views.release_file_download,
+        name="file",
+    ),
+    path("curate/releases/new/", views.release_create_view, name="create"),
+    path("curate/releases/<int:release_id>/publish/", views.release_publish_view, name="publish"),
+]

@@ -1,0 +1,211 @@
+"""Real-service fixtures: moto's S3 server over HTTP, Celery worker processes, seeded rows.
+
+PostgreSQL and Redis are started by scripts/test; the environment it exports points the settings
+at them. Nothing here is mocked: storage calls cross HTTP and tasks run in other processes.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+VENV_BIN = Path(sys.executable).parent
+
+
+def _port_open(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex((host, port)) == 0
+
+
+def wait_for(predicate: Callable[[], object], *, timeout: float = 60, what: str = "condition"):
+    """Poll until predicate() is truthy; returns its value. Fails the test naming `what`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    pytest.fail(f"Timed out after {timeout:.0f}s waiting for {what}")
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """moto's standalone S3 server on the endpoint the settings name, with the bucket created."""
+    from django.conf import settings
+
+    if settings.STORAGE_BACKEND != "s3":
+        pytest.fail("The tests need STORAGE_BACKEND=s3; run them with scripts/test.")
+    endpoint = settings.STORAGES["default"]["OPTIONS"]["endpoint_url"]
+    url = urlparse(endpoint)
+    process = None
+    if not _port_open(url.hostname, url.port):
+        log = (tmp_path_factory.mktemp("moto") / "moto.log").open("w")
+        process = subprocess.Popen(
+            [VENV_BIN / "moto_server", "-H", url.hostname, "-p", str(url.port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        wait_for(lambda: _port_open(url.hostname, url.port), timeout=30, what="moto server")
+    client = s3_client()
+    bucket = settings.STORAGES["default"]["OPTIONS"]["bucket_name"]
+    existing = {b["Name"] for b in client.list_buckets()["Buckets"]}
+    if bucket not in existing:
+        client.create_bucket(Bucket=bucket)
+    yield bucket
+    if process is not None:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def s3_client():  # type: ignore[no-untyped-def]
+    import boto3
+    from django.conf import settings
+
+    options = settings.STORAGES["default"]["OPTIONS"]
+    return boto3.client(
+        "s3",
+        endpoint_url=options["endpoint_url"],
+        aws_access_key_id=options["access_key"],
+        aws_secret_access_key=options["secret_key"],
+        region_name=options["region_name"],
+    )
+
+
+@pytest.fixture(autouse=True)
+def object_storage(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every Django test starts and ends with an empty bucket, so no test sees another's objects."""
+    if "django_db_setup" not in request.fixturenames and not request.node.get_closest_marker(
+        "django_db"
+    ):
+        yield
+        return
+    bucket = request.getfixturevalue("s3_server")
+    _empty_bucket(bucket)
+    yield
+    _empty_bucket(bucket)
+
+
+def _empty_bucket(bucket: str) -> None:
+    client = s3_client()
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        keys = [{"Key": obj["Key"]} for obj in page.get("Contents", [])]
+        if keys:
+            client.delete_objects(Bucket=bucket, Delete={"Objects": keys})
+
+
+def bucket_keys() -> list[str]:
+    from django.conf import settings
+
+    bucket = settings.STORAGES["default"]["OPTIONS"]["bucket_name"]
+    client = s3_client()
+    keys: list[str] = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        keys.extend(obj["Key"] for obj in page.get("Contents", []))
+    return sorted(keys)
+
+
+def _database_url(settings_dict: dict[str, object]) -> str:
+    user = settings_dict.get("USER") or ""
+    password = f":{settings_dict['PASSWORD']}" if settings_dict.get("PASSWORD") else ""
+    auth = f"{user}{password}@" if user else ""
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = settings_dict.get("PORT") or 5432
+    return f"postgres://{auth}{host}:{port}/{settings_dict['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def celery_worker(
+    django_db_setup: None,
+    django_db_blocker: object,
+    s3_server: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A real `celery worker` process on the test database, the test broker and moto's S3.
+
+    Tests that use it must commit their rows (django_db(transaction=True)) for the worker to see.
+    """
+    from django.db import connection
+
+    from metagen.celery import app
+
+    app.control.purge()
+    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
+    env = {**os.environ, "DATABASE_URL": _database_url(connection.settings_dict)}
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [
+                VENV_BIN / "celery",
+                "-A",
+                "metagen",
+                "worker",
+                "--loglevel=INFO",
+                "--concurrency=2",
+                "--without-gossip",
+                "--without-mingle",
+                "-n",
+                "test@%h",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for(
+            lambda: process.poll() is not None or app.control.ping(timeout=0.5),
+            timeout=60,
+            what="the Celery worker to answer a ping",
+        )
+        if process.poll() is not None:
+            pytest.fail(f"The Celery worker exited:\n{log_path.read_text()[-4000:]}")
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        if os.environ.get("SHOW_WORKER_LOG"):
+            sys.stderr.write(log_path.read_text())
+
+
+# --- Seeded rows. Transactional tests flush the tables, so fixtures create what they need. ---
+
+
+@pytest.fixture
+def consent_document():  # type: ignore[no-untyped-def]
+    from tests.factories import ConsentDocumentFactory
+
+    return ConsentDocumentFactory()
+
+
+@pytest.fixture
+def dataset():  # type: ignore[no-untyped-def]
+    from tests.factories import DatasetFactory
+
+    return DatasetFactory()
+
+
+@pytest.fixture
+def curator():  # type: ignore[no-untyped-def]
+    from accounts.services import user_create_verified
+
+    return user_create_verified(
+        email="curator@example.org", password="curate-it-2026", curator=True
+    )
+
+
+@pytest.fixture
+def donor():  # type: ignore[no-untyped-def]
+    from accounts.services import user_create_verified
+
+    return user_create_verified(email="donor@example.org", password="donate-it-2026")
