@@ -1,0 +1,172 @@
+"""Remove what identifies the donor while keeping the motion.
+
+Always:
+
+* Drop every source-metadata field (comments, ids, timestamps, names); the report lists the
+  field names, never their values.
+* Drop "namespace:" prefixes from joint names (capture software puts actor and take names
+  there); listed as ``joint_name_prefixes``.
+* Recentre: the origin moves onto the floor under the anchor at frame 0 (x and z of the anchor
+  become 0; y is kept, so a floor at y = 0 stays there), and the recording turns about +Y so the
+  anchor's initial facing (its -Z axis projected onto the ground) is -Z. The anchor is the head
+  track, else the skeleton's first root, else the first track. When the anchor looks almost
+  straight up or down, its top (+Y axis) gives the facing instead.
+
+Body size, a per-dataset choice (``BODY_SIZES``):
+
+* ``keep``: unchanged.
+* ``normalize``: scale about the origin so the estimated standing height is REFERENCE_HEIGHT_M.
+  Height: the vertical extent of the skeleton's rest pose, else the 95th percentile of head
+  height divided by 0.936 (eye height over stature for adults).
+* ``noise``: scale by a factor drawn uniformly from NOISE_SCALE_RANGE. The generator is seeded
+  by ``seed`` or, by default, by a hash of the recording, so a rerun gives the same bytes. A
+  caller that wants the factor unguessable from the source passes a secret-derived seed.
+
+The scale factor and the estimated height are never written anywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, replace
+from typing import Literal
+
+import numpy as np
+
+from processing.motion.errors import RejectedRecording
+from processing.motion.limits import NOISE_SCALE_RANGE, REFERENCE_HEIGHT_M
+from processing.motion.model import Recording, Skeleton
+from processing.motion.rotations import quaternion_rotate, yaw_matrix, yaw_times
+
+BodySize = Literal["keep", "normalize", "noise"]
+BODY_SIZES: tuple[BodySize, ...] = ("keep", "normalize", "noise")
+_EYE_TO_STATURE = 0.936
+_MIN_HEIGHT_M = 0.3
+
+
+@dataclass(frozen=True)
+class AnonymizationReport:
+    recentred: bool
+    body_size: BodySize
+    stripped_fields: list[str]
+
+
+def anonymize(
+    recording: Recording, *, body_size: str = "keep", seed: int | None = None
+) -> tuple[Recording, AnonymizationReport]:
+    """Return an anonymized copy of ``recording`` and what was done (see module docstring)."""
+    if body_size not in BODY_SIZES:
+        raise ValueError(f"body_size must be one of {BODY_SIZES}, not {body_size!r}")
+    stripped = sorted(recording.source_metadata)
+    tracks, had_prefixes = _strip_name_prefixes(recording.tracks)
+    if had_prefixes:
+        stripped.append("joint_name_prefixes")
+    result = replace(recording, tracks=tracks, source_metadata={})
+    if result.skeleton is not None:
+        result.skeleton = replace(result.skeleton, joints=list(tracks))
+    result = recentre(result)
+    if body_size == "normalize":
+        result = _scaled(result, REFERENCE_HEIGHT_M / estimate_height(result))
+    elif body_size == "noise":
+        rng = np.random.default_rng(_content_seed(result) if seed is None else seed)
+        result = _scaled(result, float(rng.uniform(*NOISE_SCALE_RANGE)))
+    report = AnonymizationReport(
+        recentred=True,
+        body_size=body_size,
+        stripped_fields=sorted(stripped),
+    )
+    return result, report
+
+
+def _strip_name_prefixes(names: list[str]) -> tuple[list[str], bool]:
+    if not any(":" in name for name in names):
+        return list(names), False
+    bases = [name.rsplit(":", 1)[-1].strip() or "joint" for name in names]
+    seen: dict[str, int] = {}
+    unique = []
+    for base in bases:
+        seen[base] = seen.get(base, 0) + 1
+        unique.append(base if seen[base] == 1 else f"{base}_{seen[base]}")
+    return unique, True
+
+
+def anchor_index(recording: Recording) -> int:
+    if "head" in recording.roles:
+        return recording.roles.index("head")
+    if recording.skeleton is not None:
+        return int(np.flatnonzero(recording.skeleton.parents < 0)[0])
+    return 0
+
+
+def initial_heading(recording: Recording, anchor: int) -> float:
+    """Yaw (radians about +Y) of the anchor's facing at frame 0; yaw 0 faces -Z."""
+    q = recording.rotations[anchor, 0].astype(np.float64)
+    forward = quaternion_rotate(q, np.array([0.0, 0.0, -1.0]))
+    if math.hypot(forward[0], forward[2]) < 0.2:  # looking straight up or down
+        top = quaternion_rotate(q, np.array([0.0, 1.0, 0.0]))
+        forward = top if forward[1] < 0 else -top
+    return math.atan2(-forward[0], -forward[2])
+
+
+def recentre(recording: Recording) -> Recording:
+    anchor = anchor_index(recording)
+    origin = recording.positions[anchor, 0].astype(np.float64) * np.array([1.0, 0.0, 1.0])
+    turn = -initial_heading(recording, anchor)
+    matrix = yaw_matrix(turn)
+    positions = ((recording.positions - origin) @ matrix.T).astype(np.float32)
+    rotations = yaw_times(turn, recording.rotations)
+    rotations[rotations[:, 0, 3] < 0] *= -1.0  # keep w >= 0 on the first frame of each track
+    skeleton = recording.skeleton
+    if skeleton is not None:  # a root's offset is in world axes, the others in their parent's
+        offsets = skeleton.offsets.copy()
+        roots = skeleton.parents < 0
+        offsets[roots] = offsets[roots] @ matrix.T
+        skeleton = replace(skeleton, offsets=offsets)
+    return replace(
+        recording,
+        positions=positions,
+        rotations=rotations,
+        skeleton=skeleton,
+    )
+
+
+def estimate_height(recording: Recording) -> float:
+    """Standing height in metres (see module docstring); RejectedRecording if unknowable."""
+    height = 0.0
+    if recording.skeleton is not None:
+        height = float(np.ptp(recording.skeleton.rest_points()[:, 1]))
+    if height < _MIN_HEIGHT_M and "head" in recording.roles:
+        head_y = recording.positions[recording.roles.index("head"), :, 1]
+        height = float(np.percentile(head_y, 95)) / _EYE_TO_STATURE
+    if not math.isfinite(height) or height < _MIN_HEIGHT_M:
+        raise RejectedRecording(
+            "anonymize.height_unknown",
+            "We could not estimate the body height in this recording, which this dataset needs "
+            "to hide body size. Include the head or a full skeleton.",
+        )
+    return height
+
+
+def _scaled(recording: Recording, factor: float) -> Recording:
+    skeleton = recording.skeleton
+    if skeleton is not None:
+        skeleton = Skeleton(
+            joints=skeleton.joints,
+            parents=skeleton.parents,
+            offsets=skeleton.offsets * factor,
+            end_sites=[(p, _scale3(o, factor)) for p, o in skeleton.end_sites],
+        )
+    positions = (recording.positions * np.float32(factor)).astype(np.float32)
+    return replace(recording, positions=positions, skeleton=skeleton)
+
+
+def _scale3(v: tuple[float, float, float], factor: float) -> tuple[float, float, float]:
+    return (v[0] * factor, v[1] * factor, v[2] * factor)
+
+
+def _content_seed(recording: Recording) -> int:
+    digest = hashlib.sha256()
+    digest.update(recording.positions.tobytes())
+    digest.update(recording.rotations.tobytes())
+    return int.from_bytes(digest.digest()[:8], "little")

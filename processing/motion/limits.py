@@ -1,0 +1,25 @@
+"""Numeric limits shared by readers and validation, kept together so they are reviewed together."""
+
+from __future__ import annotations
+
+# Checked from the file's size before a byte is read. Peak memory of a BVH conversion is about
+# three to four times the file size (parsed float64 channels plus float32 poses).
+MAX_FILE_BYTES = 2 * 1024**3
+
+MIN_FRAME_RATE = 10.0
+MAX_FRAME_RATE = 240.0
+MAX_DURATION_S = 4 * 3600.0
+MAX_TRACKS = 256
+
+# Faster than any human head or hand (a baseball pitcher's hand peaks near 40 m/s), slow enough
+# to catch teleports, unit mistakes (cm read as m) and tracking loss jumps.
+MAX_SPEED_M_S = 50.0
+
+# Leading frames that may be cut when only they jump (a prepended T-pose, tracker start-up).
+MAX_LEADING_DROP = 3
+
+# |q| may drift from 1 by float32 rounding; anything beyond this is not a rotation.
+QUATERNION_NORM_TOLERANCE = 1e-3
+
+REFERENCE_HEIGHT_M = 1.70
+NOISE_SCALE_RANGE = (0.95, 1.05)

@@ -1,0 +1,158 @@
+"""Rules every canonical recording must meet before it is anonymized and stored.
+
+Each rule raises RejectedRecording with a stable code (catalogue: errors.CODES; limits:
+limits.py):
+
+* motion.no_tracks / motion.too_many_tracks: 1 to MAX_TRACKS tracks.
+* motion.no_frames: at least one frame.
+* motion.frame_rate_out_of_range: nominal rate within MIN_FRAME_RATE..MAX_FRAME_RATE Hz.
+* motion.too_long: duration (frames / rate, and the last frame time) at most MAX_DURATION_S.
+* motion.time_not_increasing: frame times strictly increase.
+* motion.non_finite: every position and rotation component is finite.
+* motion.bad_rotation: every quaternion has unit norm within QUATERNION_NORM_TOLERANCE.
+* motion.implausible_speed: head and hands (or, without them, the skeleton roots) never move
+  faster than MAX_SPEED_M_S between consecutive frames. Other joints are not checked: their
+  speed follows from these and the skeleton, and mocap fingers and toes glitch harmlessly.
+
+``drop_leading_jumps`` runs before the rules: exporters often prepend a reference pose (the CMU
+BVH conversions start with a T-pose frame) and trackers emit a frame or two before they lock on.
+When every implausible jump lies within the first MAX_LEADING_DROP frames, those frames are cut
+(and counted in ``conversion["dropped_leading_frames"]``) instead of refusing the recording.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import numpy.typing as npt
+
+from processing.motion.errors import RejectedRecording
+from processing.motion.limits import (
+    MAX_DURATION_S,
+    MAX_FRAME_RATE,
+    MAX_LEADING_DROP,
+    MAX_SPEED_M_S,
+    MAX_TRACKS,
+    MIN_FRAME_RATE,
+    QUATERNION_NORM_TOLERANCE,
+)
+from processing.motion.model import Recording
+
+_SPEED_ROLES = {"head": "head", "left_hand": "left hand", "right_hand": "right hand"}
+
+
+def validate(recording: Recording) -> None:
+    """Raise RejectedRecording on the first rule the recording breaks; return None if it passes."""
+    _check_shape(recording)
+    _check_timing(recording)
+    _check_values(recording)
+    _check_speed(recording)
+
+
+def _check_shape(recording: Recording) -> None:
+    if not recording.tracks:
+        raise RejectedRecording(
+            "motion.no_tracks", "The recording contains no tracked body parts or devices."
+        )
+    if len(recording.tracks) > MAX_TRACKS:
+        raise RejectedRecording(
+            "motion.too_many_tracks",
+            f"The recording has {len(recording.tracks)} tracks; we accept at most {MAX_TRACKS}.",
+        )
+    if recording.frame_count == 0:
+        raise RejectedRecording(
+            "motion.no_frames", "The recording has no frames. Export it again with the motion."
+        )
+
+
+def _check_timing(recording: Recording) -> None:
+    rate = recording.frame_rate
+    if not MIN_FRAME_RATE <= rate <= MAX_FRAME_RATE:
+        raise RejectedRecording(
+            "motion.frame_rate_out_of_range",
+            f"The recording runs at {rate:.4g} frames per second; we accept "
+            f"{MIN_FRAME_RATE:.0f} to {MAX_FRAME_RATE:.0f}. Check the export settings.",
+        )
+    last_time = float(recording.times[-1]) if recording.frame_count else 0.0
+    if max(recording.duration_s, last_time) > MAX_DURATION_S:
+        raise RejectedRecording(
+            "motion.too_long",
+            f"The recording lasts more than {MAX_DURATION_S / 3600:.0f} hours, the most we "
+            "accept. Split it into shorter takes.",
+        )
+    times = recording.times
+    if not np.isfinite(times).all() or (np.diff(times) <= 0).any():
+        raise RejectedRecording(
+            "motion.time_not_increasing",
+            "Some frames do not come after the frame before them. Export the recording again.",
+        )
+
+
+def _check_values(recording: Recording) -> None:
+    if not (np.isfinite(recording.positions).all() and np.isfinite(recording.rotations).all()):
+        raise RejectedRecording(
+            "motion.non_finite",
+            "Some positions or rotations are not numbers. Export the recording again.",
+        )
+    rotations = recording.rotations
+    squared = np.einsum("...i,...i->...", rotations, rotations)  # |q|^2 - 1 ~ 2 (|q| - 1)
+    if (np.abs(squared - 1.0) > 2.0 * QUATERNION_NORM_TOLERANCE).any():
+        raise RejectedRecording(
+            "motion.bad_rotation",
+            "Some rotations are not valid orientations. Export the recording again.",
+        )
+
+
+def _speed_tracks(recording: Recording) -> list[tuple[int, str]]:
+    checked = [(i, _SPEED_ROLES[r]) for i, r in enumerate(recording.roles) if r in _SPEED_ROLES]
+    if checked:
+        return checked
+    if recording.skeleton is not None:
+        roots = np.flatnonzero(recording.skeleton.parents < 0)
+        return [(int(i), f"joint '{recording.tracks[i][:40]}'") for i in roots]
+    return [(0, f"track '{recording.tracks[0][:40]}'")]
+
+
+def _speeds(recording: Recording, index: int) -> npt.NDArray[np.float64]:
+    """Speed (m/s) of one track over each step between consecutive frames, (F - 1,)."""
+    moved = np.diff(recording.positions[index].astype(np.float64), axis=0)
+    speed: npt.NDArray[np.float64] = np.linalg.norm(moved, axis=1) / np.diff(recording.times)
+    return speed
+
+
+def drop_leading_jumps(recording: Recording) -> Recording:
+    """Cut leading frames that only a jump connects to the rest (see module docstring)."""
+    if recording.frame_count < 2 or not recording.tracks:
+        return recording
+    last_jump = -1
+    for index, _ in _speed_tracks(recording):
+        jumps = np.flatnonzero(_speeds(recording, index) > MAX_SPEED_M_S)
+        if jumps.size:
+            last_jump = max(last_jump, int(jumps[-1]))
+    drop = last_jump + 1  # step i joins frames i and i + 1
+    if drop == 0 or drop > MAX_LEADING_DROP or drop >= recording.frame_count:
+        return recording
+    return replace(
+        recording,
+        times=recording.times[drop:] - recording.times[drop],
+        positions=np.ascontiguousarray(recording.positions[:, drop:]),
+        rotations=np.ascontiguousarray(recording.rotations[:, drop:]),
+        conversion={**recording.conversion, "dropped_leading_frames": drop},
+    )
+
+
+def _check_speed(recording: Recording) -> None:
+    if recording.frame_count < 2:
+        return
+    for index, label in _speed_tracks(recording):
+        speed = _speeds(recording, index)
+        worst = int(np.argmax(speed))
+        if speed[worst] > MAX_SPEED_M_S:
+            at = recording.times[worst + 1]  # the frame the jump lands on
+            raise RejectedRecording(
+                "motion.implausible_speed",
+                f"The {label} jumps at {at:.2f} s as if moving faster than "
+                f"{MAX_SPEED_M_S:.0f} m/s, which a person cannot do. Tracking may have been "
+                "lost, or the file uses different length units; export the recording again.",
+            )
