@@ -30,7 +30,7 @@ class ConsentForm(forms.Form):
                         required=False, label=f"{modality.label}: {use.label}"
                     )
 
-    def rows(self) -> list[tuple[str, list[object]]]:
+    def rows(self) -> list[tuple[str, list[forms.BoundField | None]]]:
         """(modality label, [bound field or None per use]) for rendering the matrix."""
         rows = []
         for modality in Modality:

@@ -1,3 +1,5 @@
+from uuid import UUID
+
 from django.db.models import Q
 from django.utils import timezone
 
@@ -14,7 +16,9 @@ def consent_document_get_current() -> ConsentDocument | None:
     )
 
 
-def consent_event_get_effective(*, donor: User, donation_id: object | None) -> ConsentEvent | None:
+def consent_event_get_effective(
+    *, donor: User, donation_id: UUID | str | None
+) -> ConsentEvent | None:
     """The latest event that governs a donation: its own, or else the donor's account default.
 
     With donation_id None, the latest account-wide event (the default for new donations).

@@ -1,3 +1,5 @@
+from uuid import UUID
+
 from django.db import transaction
 
 from accounts.models import User
@@ -16,7 +18,7 @@ def consent_grant(
     scopes: list[str],
     credit: str = Credit.ANONYMOUS,
     method: str = ConsentEvent.Method.WEB,
-    donation_id: object | None = None,
+    donation_id: UUID | str | None = None,
 ) -> ConsentEvent:
     """Record a grant of `scopes` under `document`, for one donation or (None) as the default.
 

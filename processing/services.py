@@ -3,6 +3,7 @@ import logging
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from django.core.files import File
 from django.core.files.storage import default_storage
@@ -103,7 +104,7 @@ def donation_fail(*, donation_id: str, code: str, message: str) -> Donation:
     return _end(donation, DonationStatus.FAILED, problem_code=code, problem_message=message)
 
 
-def _end(donation: Donation, status: str, **fields: object) -> Donation:
+def _end(donation: Donation, status: str, **fields: Any) -> Donation:
     try:
         with transaction.atomic(durable=True):
             return donation_transition(donation=donation, to_status=status, **fields)

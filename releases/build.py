@@ -7,12 +7,12 @@ The same inputs give byte-identical files (sorted rows, no timestamps in the dat
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from metagen.hashing import sha256_stream
+from metagen.hashing import Readable, sha256_stream
 
 MOTION_SHARD = "data/motion-00000.parquet"
 INDEX = "recordings.parquet"
@@ -22,8 +22,8 @@ INDEX = "recordings.parquet"
 class BuildInput:
     recording_id: str
     contributor_id: str
-    motion_parquet: BinaryIO
-    metadata: dict[str, object]
+    motion_parquet: Readable
+    metadata: dict[str, Any]
 
 
 def _sha256(path: Path) -> str:
@@ -58,11 +58,11 @@ def write_release(*, out_dir: Path, dataset: str, version: str, items: list[Buil
             "recording_id": [i.recording_id for i in items],
             "contributor_id": [i.contributor_id for i in items],
             "source_format": [str(i.metadata.get("source_format", "")) for i in items],
-            "frame_rate": pa.array([float(i.metadata.get("frame_rate", 0.0)) for i in items]),  # type: ignore[arg-type]
-            "duration_s": pa.array([float(i.metadata.get("duration_s", 0.0)) for i in items]),  # type: ignore[arg-type]
+            "frame_rate": pa.array([float(i.metadata.get("frame_rate", 0.0)) for i in items]),
+            "duration_s": pa.array([float(i.metadata.get("duration_s", 0.0)) for i in items]),
             "frame_count": pa.array(
                 [int(i.metadata.get("frame_count", 0)) for i in items], pa.int64()
-            ),  # type: ignore[call-overload]
+            ),
             "tracks": [json.dumps(i.metadata.get("tracks", []), sort_keys=True) for i in items],
         }
     )

@@ -59,7 +59,7 @@ def release_create_view(request: HttpRequest) -> HttpResponse:
     form = ReleaseCreateForm(request.POST)
     if not form.is_valid():
         for errors in form.errors.values():
-            messages.error(request, errors[0])
+            messages.error(request, str(errors[0]))
         return redirect("donations:curation_queue")
     dataset = get_object_or_404(Dataset, slug=form.cleaned_data["dataset"])
     try:

@@ -94,6 +94,16 @@ def object_storage(request: pytest.FixtureRequest) -> Iterator[None]:
     _empty_bucket(bucket)
 
 
+@pytest.fixture(autouse=True)
+def empty_cache(request: pytest.FixtureRequest) -> None:
+    """The cache is real Redis and outlives a run: rate limits (allauth's among them) must not
+    carry over from one test to the next."""
+    if "django_db_setup" in request.fixturenames or request.node.get_closest_marker("django_db"):
+        from django.core.cache import cache
+
+        cache.clear()
+
+
 def _empty_bucket(bucket: str) -> None:
     client = s3_client()
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
@@ -209,3 +219,35 @@ def donor():  # type: ignore[no-untyped-def]
     from accounts.services import user_create_verified
 
     return user_create_verified(email="donor@example.org", password="donate-it-2026")
+
+
+# --- Headless Chromium (Debian's package), driven by Playwright. ---
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture(scope="session")
+def chromium():  # type: ignore[no-untyped-def]
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop in the main thread, which trips Django's guard
+    # against ORM calls from async code even though no coroutine touches the database.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("Debian's chromium is not installed; scripts/test installs it (as root).")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium):  # type: ignore[no-untyped-def]
+    context = chromium.new_context()
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    context.close()
