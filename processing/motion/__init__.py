@@ -14,7 +14,7 @@ from processing.motion.convert import (
 )
 from processing.motion.detect import detect_format
 from processing.motion.errors import CODES, RejectedRecording
-from processing.motion.model import Recording, Skeleton
+from processing.motion.model import Events, Recording, Skeleton
 from processing.motion.validate import validate
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "MOTION_SCHEMA",
     "AnonymizationReport",
     "ConversionResult",
+    "Events",
     "Recording",
     "RejectedRecording",
     "Skeleton",

@@ -26,11 +26,12 @@ from processing.motion.detect import detect_format
 from processing.motion.errors import RejectedRecording
 from processing.motion.formats import ReadOptions
 from processing.motion.limits import MAX_FILE_BYTES
-from processing.motion.model import Recording
+from processing.motion.model import Events, Recording
 from processing.motion.validate import drop_leading_jumps, validate
 
 SCHEMA_VERSION = 1
 PARQUET_NAME = "motion.parquet"
+EVENTS_NAME = "events.parquet"
 METADATA_NAME = "metadata.json"
 _FLOAT_COLUMNS = ("px", "py", "pz", "qx", "qy", "qz", "qw")
 MOTION_SCHEMA = pa.schema(
@@ -39,6 +40,13 @@ MOTION_SCHEMA = pa.schema(
         pa.field("frame", pa.int32(), nullable=False),
         pa.field("t", pa.float64(), nullable=False),
         *(pa.field(name, pa.float32(), nullable=False) for name in _FLOAT_COLUMNS),
+    ]
+)
+EVENTS_SCHEMA = pa.schema(
+    [
+        pa.field("t", pa.float64(), nullable=False),
+        pa.field("kind", pa.string(), nullable=False),
+        pa.field("data", pa.string(), nullable=False),
     ]
 )
 _ROW_GROUP_ROWS = 1 << 20
@@ -91,12 +99,15 @@ def convert_file(
     parquet_path = out_dir / PARQUET_NAME
     metadata_path = out_dir / METADATA_NAME
     metadata = build_metadata(recording, report)
+    artifacts = {PARQUET_NAME: parquet_path, METADATA_NAME: metadata_path}
     _write_atomically(parquet_path, lambda tmp: write_parquet(recording, tmp))
+    if recording.events is not None and len(recording.events):
+        events = recording.events
+        artifacts[EVENTS_NAME] = out_dir / EVENTS_NAME
+        _write_atomically(artifacts[EVENTS_NAME], lambda tmp: write_events(events, tmp))
     text = json.dumps(metadata, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
     _write_atomically(metadata_path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-    return ConversionResult(
-        metadata=metadata, artifacts={PARQUET_NAME: parquet_path, METADATA_NAME: metadata_path}
-    )
+    return ConversionResult(metadata=metadata, artifacts=artifacts)
 
 
 def _write_atomically(path: Path, write: Any) -> None:
@@ -140,6 +151,31 @@ def write_parquet(recording: Recording, path: Path) -> None:
     )
 
 
+def write_events(events: Events, path: Path) -> None:
+    """Events in time order (stable for ties), one schema for every format."""
+    order = np.argsort(events.times, kind="stable")
+    table = pa.Table.from_arrays(
+        [
+            pa.array(events.times[order].astype(np.float64)),
+            pa.array([events.kinds[i] for i in order], pa.string()),
+            pa.array([events.data[i] for i in order], pa.string()),
+        ],
+        schema=EVENTS_SCHEMA,
+    )
+    pq.write_table(table, path, compression="zstd", use_dictionary=["kind"], version="2.6")
+
+
+def _events_summary(events: Events | None) -> dict[str, Any] | None:
+    if events is None or not len(events):
+        return None
+    kinds, counts = np.unique(np.asarray(events.kinds, dtype=object), return_counts=True)
+    return {
+        "file": EVENTS_NAME,
+        "count": len(events),
+        "kinds": dict(zip(map(str, kinds), map(int, counts), strict=True)),
+    }
+
+
 def _round(values: Any) -> Any:
     return np.round(np.asarray(values, dtype=np.float64), _DECIMALS).tolist()
 
@@ -176,6 +212,7 @@ def build_metadata(recording: Recording, report: AnonymizationReport) -> dict[st
             "body_size": report.body_size,
             "stripped_fields": list(report.stripped_fields),
         },
+        "events": _events_summary(recording.events),
         "artifact": {
             "file": PARQUET_NAME,
             "rows": len(recording.tracks) * recording.frame_count,

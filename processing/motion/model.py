@@ -44,6 +44,24 @@ class Skeleton:
 
 
 @dataclass
+class Events:
+    """Timed in-app events (game actions, pauses, height changes), on the recording's clock.
+
+    ``kinds`` are short stable names (e.g. "note_cut", "pause"); ``data`` holds one JSON object
+    text per event (sorted keys) with only non-identifying fields, spatial values already in the
+    canonical frame. Times are seconds from the recording's first frame (may be negative or past
+    the end when the source logs events outside the motion).
+    """
+
+    times: Float64Array  # (E,)
+    kinds: list[str]
+    data: list[str]
+
+    def __len__(self) -> int:
+        return int(self.times.shape[0])
+
+
+@dataclass
 class Recording:
     """One recording: T tracks sampled at F frame times, world-space poses per track and frame."""
 
@@ -60,7 +78,7 @@ class Recording:
     source_metadata: dict[str, Any] = field(default_factory=dict)
     # How the reader mapped the source into the canonical frame (units, axes); not identifying.
     conversion: dict[str, Any] = field(default_factory=dict)
-    events: None = None  # timed events arrive with formats that have them (BSOR, XROR)
+    events: Events | None = None
 
     @property
     def frame_count(self) -> int:

@@ -41,3 +41,30 @@ def test_withdrawal_is_allowed_from_any_status(donation):
     donation_transition(donation=donation, to_status=DonationStatus.WITHDRAWN)
     donation.refresh_from_db()
     assert donation.status == DonationStatus.WITHDRAWN
+
+
+def test_an_upload_is_stored_and_queued_for_processing_only_when_the_transaction_commits(
+    donor, consent_document, django_capture_on_commit_callbacks
+):
+    import hashlib
+
+    from django.core.files.storage import default_storage
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from consent.services import consent_grant
+    from donations.services import donation_create_from_upload
+    from metagen.celery import app
+
+    consent_grant(donor=donor, document=consent_document, scopes=["motion:open_release"])
+    content = b"HIERARCHY\nROOT Hips\n"
+    with django_capture_on_commit_callbacks() as callbacks:
+        donation = donation_create_from_upload(
+            donor=donor, motion_file=SimpleUploadedFile("x.bvh", content)
+        )
+    assert len(callbacks) == 1  # the enqueue waits for the commit
+    [stored] = donation.files.all()
+    assert default_storage.exists(stored.storage_key)
+    assert stored.sha256 == hashlib.sha256(content).hexdigest()
+    assert donation.status == DonationStatus.UPLOADED
+    with app.connection_for_write() as conn:  # nothing was sent before the callback ran
+        assert conn.default_channel.client.llen(app.conf.task_default_queue) == 0
