@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from donations.exceptions import DonationError
 from donations.models import Donation, DonationFile, DonationStatusChange
-from donations.services import donation_review
+from donations.services import donation_retry, donation_review
 
 
 class DonationFileInline(admin.TabularInline):
@@ -36,7 +36,7 @@ class DonationAdmin(admin.ModelAdmin):
         "updated_at",
     )
     inlines = (DonationFileInline, DonationStatusChangeInline)
-    actions = ("accept_selected",)
+    actions = ("accept_selected", "retry_failed")
 
     def has_add_permission(self, request):  # type: ignore[no-untyped-def]
         return False
@@ -49,5 +49,13 @@ class DonationAdmin(admin.ModelAdmin):
         for donation in queryset:
             try:
                 donation_review(donation=donation, curator=request.user, accept=True)
+            except DonationError as exc:
+                self.message_user(request, f"{donation.pk}: {exc}", messages.WARNING)
+
+    @admin.action(description=_("Retry processing of selected failed donations"))
+    def retry_failed(self, request, queryset):  # type: ignore[no-untyped-def]
+        for donation in queryset:
+            try:
+                donation_retry(donation=donation, actor=request.user)
             except DonationError as exc:
                 self.message_user(request, f"{donation.pk}: {exc}", messages.WARNING)

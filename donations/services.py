@@ -123,6 +123,27 @@ def donation_create_from_upload(*, donor: User, motion_file: UploadedFile) -> Do
     return donation
 
 
+def donation_retry(*, donation: Donation, actor: User) -> Donation:
+    """Send a donation whose processing failed back to the queue (failed -> uploaded).
+
+    For admins, once the cause (usually storage) is fixed. Enqueues processing after commit.
+    Raises TransitionError unless the donation is `failed`.
+    """
+    from processing.tasks import process_donation
+
+    with transaction.atomic(durable=True):
+        donation_transition(
+            donation=donation,
+            to_status=DonationStatus.UPLOADED,
+            actor=actor,
+            note="retry",
+            problem_code="",
+            problem_message="",
+        )
+        process_donation.delay_on_commit(str(donation.pk))
+    return donation
+
+
 def donation_review(
     *, donation: Donation, curator: User, accept: bool, reason: str = ""
 ) -> Donation:

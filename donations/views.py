@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.files.storage import default_storage
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -63,6 +64,21 @@ def donation_detail(request: HttpRequest, donation_id: str) -> HttpResponse:
         raise Http404
     consent = consent_event_get_effective(donor=request.user, donation_id=donation.pk)  # type: ignore[arg-type]
     return render(request, "donations/detail.html", {"donation": donation, "consent": consent})
+
+
+@login_required
+def donation_preview(request: HttpRequest, donation_id: str) -> HttpResponse:
+    """The anonymized trajectory preview (SVG) of the donor's own processed donation."""
+    donation = donation_get_for_user(user=request.user, donation_id=donation_id)  # type: ignore[arg-type]
+    if donation is None or not donation.artifact_prefix:
+        raise Http404
+    with default_storage.open(f"{donation.artifact_prefix}preview.svg", "rb") as fh:
+        svg = fh.read()
+    response = HttpResponse(svg, content_type="image/svg+xml")
+    # The image is the donor's data: never cached by shared caches, and no scripts in it run.
+    response["Cache-Control"] = "private, max-age=300"
+    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    return response
 
 
 @curator_required

@@ -269,3 +269,6 @@ LOGGING = {
 # --- Platform -------------------------------------------------------------------------------
 PROCESSING_SOFT_TIME_LIMIT = env.int("PROCESSING_SOFT_TIME_LIMIT", default=15 * 60)
 PROCESSING_TIME_LIMIT = PROCESSING_SOFT_TIME_LIMIT + 60
+# Transient storage errors: retried this many times, waiting base * 2**attempt seconds (+ jitter).
+PROCESSING_MAX_RETRIES = env.int("PROCESSING_MAX_RETRIES", default=5)
+PROCESSING_RETRY_BACKOFF_S = env.float("PROCESSING_RETRY_BACKOFF_S", default=5.0)

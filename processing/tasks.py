@@ -10,8 +10,6 @@ from processing.storage_errors import is_transient
 
 logger = logging.getLogger(__name__)
 
-MAX_RETRIES = 5
-
 
 @shared_task(
     bind=True,
@@ -21,7 +19,7 @@ MAX_RETRIES = 5
     ignore_result=True,
     soft_time_limit=settings.PROCESSING_SOFT_TIME_LIMIT,
     time_limit=settings.PROCESSING_TIME_LIMIT,
-    max_retries=MAX_RETRIES,
+    max_retries=None,  # bounded below by PROCESSING_MAX_RETRIES, read at run time
 )
 def process_donation(self, donation_id: str) -> None:  # type: ignore[no-untyped-def]
     """Process one uploaded donation (see processing.services.donation_process).
@@ -48,7 +46,7 @@ def process_donation(self, donation_id: str) -> None:  # type: ignore[no-untyped
                 ),
             )
             raise
-        if self.request.retries >= MAX_RETRIES:
+        if self.request.retries >= settings.PROCESSING_MAX_RETRIES:
             logger.warning("donation %s: storage unavailable, giving up", donation_id)
             donation_fail(
                 donation_id=donation_id,
@@ -56,5 +54,6 @@ def process_donation(self, donation_id: str) -> None:  # type: ignore[no-untyped
                 message="Our storage was unavailable. We will retry it; you do not need to act.",
             )
             return
-        countdown = min(600, 2**self.request.retries * 5) + random.uniform(0, 5)  # noqa: S311
+        base = settings.PROCESSING_RETRY_BACKOFF_S
+        countdown = min(600.0, base * 2**self.request.retries) + random.uniform(0, base)  # noqa: S311
         raise self.retry(exc=exc, countdown=countdown) from exc

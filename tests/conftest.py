@@ -132,6 +132,59 @@ def _database_url(settings_dict: dict[str, object]) -> str:
     return f"postgres://{auth}{host}:{port}/{settings_dict['NAME']}"
 
 
+def start_worker(
+    *, name: str, log_path: Path, queue: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start `celery worker` on the test database and wait until it answers a ping."""
+    from django.db import connection
+
+    from metagen.celery import app
+
+    full_env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(connection.settings_dict),
+        **(env or {}),
+    }
+    command = [
+        str(VENV_BIN / "celery"),
+        "-A",
+        "metagen",
+        "worker",
+        "--loglevel=INFO",
+        "--concurrency=2",
+        "--without-gossip",
+        "--without-mingle",
+        "-n",
+        f"{name}@%h",
+    ]
+    if queue:
+        command += ["-Q", queue]
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT
+        )
+    hostname = f"{name}@{socket.gethostname()}"
+    wait_for(
+        lambda: process.poll() is not None or app.control.ping([hostname], timeout=0.5),
+        timeout=60,
+        what=f"the Celery worker {name} to answer a ping",
+    )
+    if process.poll() is not None:
+        pytest.fail(f"The Celery worker {name} exited:\n{log_path.read_text()[-4000:]}")
+    return process
+
+
+def stop_worker(process: subprocess.Popen[bytes], log_path: Path) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    if os.environ.get("SHOW_WORKER_LOG"):
+        sys.stderr.write(log_path.read_text())
+
+
 @pytest.fixture(scope="session")
 def celery_worker(
     django_db_setup: None,
@@ -143,49 +196,31 @@ def celery_worker(
 
     Tests that use it must commit their rows (django_db(transaction=True)) for the worker to see.
     """
-    from django.db import connection
-
     from metagen.celery import app
 
     app.control.purge()
     log_path = tmp_path_factory.mktemp("worker") / "worker.log"
-    env = {**os.environ, "DATABASE_URL": _database_url(connection.settings_dict)}
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [
-                VENV_BIN / "celery",
-                "-A",
-                "metagen",
-                "worker",
-                "--loglevel=INFO",
-                "--concurrency=2",
-                "--without-gossip",
-                "--without-mingle",
-                "-n",
-                "test@%h",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_for(
-            lambda: process.poll() is not None or app.control.ping(timeout=0.5),
-            timeout=60,
-            what="the Celery worker to answer a ping",
-        )
-        if process.poll() is not None:
-            pytest.fail(f"The Celery worker exited:\n{log_path.read_text()[-4000:]}")
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        if os.environ.get("SHOW_WORKER_LOG"):
-            sys.stderr.write(log_path.read_text())
+    process = start_worker(name="test", log_path=log_path)
+    yield process
+    stop_worker(process, log_path)
+
+
+@pytest.fixture
+def worker_factory(
+    django_db_setup: None, s3_server: str, tmp_path: Path
+) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    """Start extra workers with their own queue and environment; all stopped after the test."""
+    started: list[tuple[subprocess.Popen[bytes], Path]] = []
+
+    def start(*, name: str, queue: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+        log_path = tmp_path / f"{name}.log"
+        process = start_worker(name=name, queue=queue, env=env, log_path=log_path)
+        started.append((process, log_path))
+        return process
+
+    yield start
+    for process, log_path in started:
+        stop_worker(process, log_path)
 
 
 # --- Seeded rows. Transactional tests flush the tables, so fixtures create what they need. ---

@@ -27,6 +27,7 @@ from processing.motion.errors import RejectedRecording
 from processing.motion.formats import ReadOptions
 from processing.motion.limits import MAX_FILE_BYTES
 from processing.motion.model import Events, Recording
+from processing.motion.preview import PREVIEW_NAME, write_preview
 from processing.motion.validate import drop_leading_jumps, validate
 
 SCHEMA_VERSION = 1
@@ -101,6 +102,8 @@ def convert_file(
     metadata = build_metadata(recording, report)
     artifacts = {PARQUET_NAME: parquet_path, METADATA_NAME: metadata_path}
     _write_atomically(parquet_path, lambda tmp: write_parquet(recording, tmp))
+    artifacts[PREVIEW_NAME] = out_dir / PREVIEW_NAME
+    _write_atomically(artifacts[PREVIEW_NAME], lambda tmp: write_preview(recording, tmp))
     if recording.events is not None and len(recording.events):
         events = recording.events
         artifacts[EVENTS_NAME] = out_dir / EVENTS_NAME
