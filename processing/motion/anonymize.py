@@ -22,12 +22,16 @@ Body size, a per-dataset choice (``BODY_SIZES``):
   by ``seed`` or, by default, by a hash of the recording, so a rerun gives the same bytes. A
   caller that wants the factor unguessable from the source passes a secret-derived seed.
 
+Event values in metres (data keys ending in ``_m``, e.g. BSOR's automatic player height) scale
+with the body too, or they would give the true size away.
+
 The scale factor and the estimated height are never written anywhere.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from dataclasses import dataclass, replace
 from typing import Literal
@@ -36,13 +40,15 @@ import numpy as np
 
 from processing.motion.errors import RejectedRecording
 from processing.motion.limits import NOISE_SCALE_RANGE, REFERENCE_HEIGHT_M
-from processing.motion.model import Recording, Skeleton
+from processing.motion.model import Events, Recording, Skeleton
 from processing.motion.rotations import quaternion_rotate, yaw_matrix, yaw_times
 
 BodySize = Literal["keep", "normalize", "noise"]
 BODY_SIZES: tuple[BodySize, ...] = ("keep", "normalize", "noise")
 _EYE_TO_STATURE = 0.936
 _MIN_HEIGHT_M = 0.3
+
+_CHUNK_FRAMES = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -114,8 +120,14 @@ def recentre(recording: Recording) -> Recording:
     origin = recording.positions[anchor, 0].astype(np.float64) * np.array([1.0, 0.0, 1.0])
     turn = -initial_heading(recording, anchor)
     matrix = yaw_matrix(turn)
-    positions = ((recording.positions - origin) @ matrix.T).astype(np.float32)
-    rotations = yaw_times(turn, recording.rotations)
+    # Chunks of frames into float32 outputs: no full-size float64 temporaries (peak memory).
+    origin32, matrix_t32 = origin.astype(np.float32), matrix.T.astype(np.float32)
+    positions = np.empty_like(recording.positions)
+    rotations = np.empty_like(recording.rotations)
+    for start in range(0, recording.frame_count, _CHUNK_FRAMES):
+        frames = slice(start, start + _CHUNK_FRAMES)
+        np.matmul(recording.positions[:, frames] - origin32, matrix_t32, out=positions[:, frames])
+        rotations[:, frames] = yaw_times(turn, recording.rotations[:, frames])
     rotations[rotations[:, 0, 3] < 0] *= -1.0  # keep w >= 0 on the first frame of each track
     skeleton = recording.skeleton
     if skeleton is not None:  # a root's offset is in world axes, the others in their parent's
@@ -157,8 +169,26 @@ def _scaled(recording: Recording, factor: float) -> Recording:
             offsets=skeleton.offsets * factor,
             end_sites=[(p, _scale3(o, factor)) for p, o in skeleton.end_sites],
         )
-    positions = (recording.positions * np.float32(factor)).astype(np.float32)
-    return replace(recording, positions=positions, skeleton=skeleton)
+    positions = recording.positions * np.float32(factor)
+    events = _scaled_events(recording.events, factor)
+    return replace(recording, positions=positions, skeleton=skeleton, events=events)
+
+
+def _scaled_events(events: Events | None, factor: float) -> Events | None:
+    """Event values in metres (data keys ending in "_m", e.g. a game's player height)."""
+    if events is None or not any('_m"' in text for text in events.data):
+        return events
+    data = []
+    for text in events.data:
+        values = json.loads(text) if '_m"' in text else None
+        if values is None:
+            data.append(text)
+            continue
+        for key, value in values.items():
+            if key.endswith("_m") and type(value) in (int, float):
+                values[key] = round(value * factor, 6)
+        data.append(json.dumps(values, sort_keys=True))
+    return replace(events, data=data)
 
 
 def _scale3(v: tuple[float, float, float], factor: float) -> tuple[float, float, float]:
@@ -167,6 +197,6 @@ def _scale3(v: tuple[float, float, float], factor: float) -> tuple[float, float,
 
 def _content_seed(recording: Recording) -> int:
     digest = hashlib.sha256()
-    digest.update(recording.positions.tobytes())
-    digest.update(recording.rotations.tobytes())
+    digest.update(np.ascontiguousarray(recording.positions).data)  # no copy when contiguous
+    digest.update(np.ascontiguousarray(recording.rotations).data)
     return int.from_bytes(digest.digest()[:8], "little")

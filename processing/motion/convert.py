@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from processing.motion.formats import ReadOptions
 from processing.motion.limits import MAX_FILE_BYTES
 from processing.motion.model import Events, Recording
 from processing.motion.preview import PREVIEW_NAME, write_preview
-from processing.motion.validate import drop_leading_jumps, validate
+from processing.motion.validate import count_tracking_relocations, drop_leading_jumps, validate
 
 SCHEMA_VERSION = 1
 PARQUET_NAME = "motion.parquet"
@@ -75,6 +76,7 @@ def read_recording(src: Path, *, length_unit: str | None = None) -> Recording:
     reader = detect_format(src)
     recording = drop_leading_jumps(reader.read(src, ReadOptions(length_unit=length_unit)))
     validate(recording)
+    recording = count_tracking_relocations(recording)
     return recording
 
 
@@ -122,36 +124,50 @@ def _write_atomically(path: Path, write: Any) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def _motion_batches(recording: Recording) -> Iterator[pa.Table]:
+    """The long table in row groups of at most _ROW_GROUP_ROWS rows, track by track.
+
+    Built column-wise from slices of the (T, F) arrays, so at most one row group of columns
+    exists at a time: the whole table is never materialised next to the recording.
+    """
+    frames = recording.frame_count
+    step = max(1, _ROW_GROUP_ROWS)
+    times = recording.times.astype(np.float64, copy=False)
+    for track_index, track in enumerate(recording.tracks):
+        positions = recording.positions[track_index]
+        rotations = recording.rotations[track_index]
+        for start in range(0, frames, step):
+            stop = min(frames, start + step)
+            columns = [
+                pa.DictionaryArray.from_arrays(
+                    pa.array(np.zeros(stop - start, dtype=np.int32)), pa.array([track])
+                ).dictionary_decode(),
+                pa.array(np.arange(start, stop, dtype=np.int32)),
+                pa.array(times[start:stop]),
+                *(pa.array(np.ascontiguousarray(positions[start:stop, i])) for i in range(3)),
+                *(pa.array(np.ascontiguousarray(rotations[start:stop, i])) for i in range(4)),
+            ]
+            yield pa.Table.from_arrays(columns, schema=MOTION_SCHEMA)
+
+
 def motion_table(recording: Recording) -> pa.Table:
-    """The long table, built column-wise from the (T, F) arrays without per-row Python."""
-    tracks, frames = recording.positions.shape[:2]
-    track_ids = pa.DictionaryArray.from_arrays(
-        pa.array(np.repeat(np.arange(tracks, dtype=np.int32), frames)),
-        pa.array(recording.tracks, type=pa.string()),
-    )
-    positions = recording.positions.reshape(-1, 3)
-    rotations = recording.rotations.reshape(-1, 4)
-    columns = [
-        track_ids.dictionary_decode(),
-        pa.array(np.tile(np.arange(frames, dtype=np.int32), tracks)),
-        pa.array(np.tile(recording.times.astype(np.float64), tracks)),
-        *(pa.array(np.ascontiguousarray(positions[:, i])) for i in range(3)),
-        *(pa.array(np.ascontiguousarray(rotations[:, i])) for i in range(4)),
-    ]
-    return pa.Table.from_arrays(columns, schema=MOTION_SCHEMA)
+    """The whole long table in memory (for callers that want it; writing streams instead)."""
+    batches = list(_motion_batches(recording))
+    return pa.concat_tables(batches) if batches else MOTION_SCHEMA.empty_table()
 
 
 def write_parquet(recording: Recording, path: Path) -> None:
-    pq.write_table(
-        motion_table(recording),
+    with pq.ParquetWriter(
         path,
-        row_group_size=_ROW_GROUP_ROWS,
+        MOTION_SCHEMA,
         compression="zstd",
         use_dictionary=["track"],
         use_byte_stream_split=["t", *_FLOAT_COLUMNS],
         write_statistics=True,
         version="2.6",
-    )
+    ) as writer:
+        for batch in _motion_batches(recording):
+            writer.write_table(batch, row_group_size=_ROW_GROUP_ROWS)
 
 
 def write_events(events: Events, path: Path) -> None:

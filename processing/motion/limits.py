@@ -15,6 +15,13 @@ MAX_TRACKS = 256
 # to catch teleports, unit mistakes (cm read as m) and tracking loss jumps.
 MAX_SPEED_M_S = 50.0
 
+# Inside-out trackers (standalone headsets) re-acquire a controller with a one-frame relocation.
+# Isolated relocations up to this distance are tolerated, this many at most (or this many per
+# minute of recording, if more); they are counted in the metadata. Anything else is a teleport.
+MAX_RELOCATION_M = 1.0
+MAX_RELOCATIONS = 3
+MAX_RELOCATIONS_PER_MINUTE = 2.0
+
 # Leading frames that may be cut when only they jump (a prepended T-pose, tracker start-up).
 MAX_LEADING_DROP = 3
 

@@ -6,11 +6,12 @@ input. Drawn from the anonymized recording, so it shows exactly what researchers
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from processing.motion.model import Recording
+from processing.motion.model import Float64Array, Recording
 
 PREVIEW_NAME = "preview.svg"
 _PANEL = 220  # px, square panels
@@ -21,15 +22,14 @@ _LABELS = {"head": "head", "left_hand": "left hand", "right_hand": "right hand",
 
 
 def _tracks_to_draw(recording: Recording) -> list[tuple[str, int]]:
-    chosen = [
-        (role, recording.roles.index(role))  # type: ignore[arg-type]
-        for role in ("head", "left_hand", "right_hand")
-        if role in recording.roles
+    roles: list[str] = list(recording.roles)
+    chosen: list[tuple[str, int]] = [
+        (role, roles.index(role)) for role in ("head", "left_hand", "right_hand") if role in roles
     ]
     return chosen or [("root", 0)]
 
 
-def _polyline(points: np.ndarray, lo: np.ndarray, scale: float, x0: float) -> str:
+def _polyline(points: Float64Array, lo: Float64Array, scale: float, x0: float) -> str:
     xy = (points - lo) * scale
     xs = x0 + _PAD + xy[:, 0]
     ys = _PAD + _PANEL - 2 * _PAD - xy[:, 1]  # SVG's y grows downwards
@@ -40,7 +40,7 @@ def render_preview_svg(recording: Recording) -> str:
     """Top view (x right, -z up: forward is up) and front view (x right, y up) of the tracks."""
     drawn = _tracks_to_draw(recording)
     step = max(1, recording.frame_count // _MAX_POINTS)
-    views = {
+    views: dict[str, Callable[[Float64Array], Float64Array]] = {
         "top": lambda p: np.stack([p[:, 0], -p[:, 2]], axis=1),
         "front": lambda p: np.stack([p[:, 0], p[:, 1]], axis=1),
     }

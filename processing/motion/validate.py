@@ -13,6 +13,10 @@ limits.py):
 * motion.implausible_speed: head and hands (or, without them, the skeleton roots) never move
   faster than MAX_SPEED_M_S between consecutive frames. Other joints are not checked: their
   speed follows from these and the skeleton, and mocap fingers and toes glitch harmlessly.
+  Exception: a few isolated one-frame relocations of at most MAX_RELOCATION_M (a tracker
+  re-acquiring a controller; see limits.py) are kept and counted per track in
+  ``conversion["tracking_relocations"]`` by ``count_tracking_relocations``, so researchers can
+  filter them. Larger, consecutive or frequent jumps are refused.
 
 ``drop_leading_jumps`` runs before the rules: exporters often prepend a reference pose (the CMU
 BVH conversions start with a T-pose frame) and trackers emit a frame or two before they lock on.
@@ -32,6 +36,9 @@ from processing.motion.limits import (
     MAX_DURATION_S,
     MAX_FRAME_RATE,
     MAX_LEADING_DROP,
+    MAX_RELOCATION_M,
+    MAX_RELOCATIONS,
+    MAX_RELOCATIONS_PER_MINUTE,
     MAX_SPEED_M_S,
     MAX_TRACKS,
     MIN_FRAME_RATE,
@@ -142,11 +149,40 @@ def drop_leading_jumps(recording: Recording) -> Recording:
     )
 
 
+def _tolerated_relocations(recording: Recording, speed: npt.NDArray[np.float64]) -> int | None:
+    """How many jumps of this track are tolerated relocations, or None if any jump is not."""
+    jumps = np.flatnonzero(speed > MAX_SPEED_M_S)
+    if not jumps.size:
+        return 0
+    distance = speed[jumps] * np.diff(recording.times)[jumps]
+    allowed = max(MAX_RELOCATIONS, MAX_RELOCATIONS_PER_MINUTE * recording.duration_s / 60.0)
+    isolated = jumps.size == 1 or bool((np.diff(jumps) > 1).all())
+    if isolated and distance.max() <= MAX_RELOCATION_M and jumps.size <= allowed:
+        return int(jumps.size)
+    return None
+
+
+def count_tracking_relocations(recording: Recording) -> Recording:
+    """Record per track how many tolerated relocations it has (see module docstring)."""
+    if recording.frame_count < 2:
+        return recording
+    counts = {}
+    for index, label in _speed_tracks(recording):
+        tolerated = _tolerated_relocations(recording, _speeds(recording, index))
+        if tolerated:
+            counts[label] = tolerated
+    if not counts:
+        return recording
+    return replace(recording, conversion={**recording.conversion, "tracking_relocations": counts})
+
+
 def _check_speed(recording: Recording) -> None:
     if recording.frame_count < 2:
         return
     for index, label in _speed_tracks(recording):
         speed = _speeds(recording, index)
+        if _tolerated_relocations(recording, speed) is not None:
+            continue
         worst = int(np.argmax(speed))
         if speed[worst] > MAX_SPEED_M_S:
             at = recording.times[worst + 1]  # the frame the jump lands on

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from processing.motion.formats import bvh
+from processing.motion.formats import bsor, bvh, posecsv, posejson, xror
 from processing.motion.formats.base import FormatReader, ReadOptions
 
-READERS: tuple[FormatReader, ...] = (bvh.READER,)
+READERS: tuple[FormatReader, ...] = (
+    bvh.READER,
+    posejson.READER,
+    posejson.AFRAME_READER,
+    posecsv.READER,
+    xror.READER,
+    bsor.READER,
+)
 
 
 def supported_labels() -> list[str]:

@@ -205,7 +205,7 @@ def _check_unique_names(tracks: list[Node]) -> None:
 
 def _read_motion(
     path: Path, offset: int, channels: int, first_line: int, frames: int
-) -> Float64Array:
+) -> Float32Array:
     try:
         values = read_number_table(path, offset, channels, first_line)
     except TableProblem as problem:
@@ -315,7 +315,7 @@ def assign_roles(names: list[str]) -> list[Role]:
 
 
 def _build_recording(
-    hierarchy: Hierarchy, values: Float64Array, frame_rate: float, length_unit: str | None
+    hierarchy: Hierarchy, values: Float32Array, frame_rate: float, length_unit: str | None
 ) -> Recording:
     nodes = hierarchy.nodes
     track_index = {i: k for k, i in enumerate(i for i, n in enumerate(nodes) if n.is_track)}
@@ -362,7 +362,7 @@ def _build_recording(
 def _forward_kinematics(
     nodes: list[Node],
     track_index: dict[int, int],
-    values: Float64Array,
+    values: Float32Array,
     scale: float,
     turns: int,
 ) -> tuple[Float32Array, Float32Array]:
@@ -377,12 +377,19 @@ def _forward_kinematics(
     rotations = np.empty((len(track_index), frames, 4), dtype=np.float32)
     chunks = [(start, min(start + _FK_CHUNK, frames)) for start in range(0, frames, _FK_CHUNK)]
 
+    # Into the canonical frame: turn G about +Y and scale; p -> s G p, q -> g q g^-1 (which
+    # turns only the quaternion's vector part). Applied per chunk: no full-size temporaries.
+    turn = yaw_matrix(turns * math.pi / 2).round().astype(np.float32)  # exact quarter turns
+    to_canonical = turn.T * np.float32(scale)
+
     def run(chunk: tuple[int, int]) -> None:
         start, stop = chunk
+        block = values[:, start:stop].astype(np.float64)
         _forward_kinematics_chunk(
-            nodes, track_index, values[:, start:stop], positions[:, start:stop],
-            rotations[:, start:stop],
-        )  # fmt: skip
+            nodes, track_index, block, positions[:, start:stop], rotations[:, start:stop]
+        )
+        positions[:, start:stop] = positions[:, start:stop] @ to_canonical
+        rotations[:, start:stop, :3] = rotations[:, start:stop, :3] @ turn.T
 
     workers = min(_FK_THREADS, len(chunks))
     if workers <= 1:
@@ -396,11 +403,6 @@ def _forward_kinematics(
     for start, stop in chunks[1:]:
         flip = (rotations[:, start - 1] * rotations[:, start]).sum(axis=-1) < 0.0
         rotations[flip, start:stop] *= -1.0
-    # Into the canonical frame: turn G about +Y and scale; p -> s G p, q -> g q g^-1 (which
-    # turns only the quaternion's vector part).
-    turn = yaw_matrix(turns * math.pi / 2).round().astype(np.float32)  # exact quarter turns
-    positions = positions @ (turn.T * np.float32(scale))
-    rotations[..., :3] = rotations[..., :3] @ turn.T
     return positions, rotations
 
 

@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from processing.motion.model import Float64Array
+from processing.motion.model import Float32Array
 
 # Plain decimal numbers only: no nan/inf, hex, digit separators or decimal commas.
 NUMBER = rb"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
@@ -48,7 +48,7 @@ class TableProblem(Exception):
     records: int = 0
 
 
-def read_number_table(path: Path, offset: int, columns: int, first_line: int) -> Float64Array:
+def read_number_table(path: Path, offset: int, columns: int, first_line: int) -> Float32Array:
     """Read every non-blank line from byte ``offset`` on as ``columns`` numbers.
 
     Returns (columns, records) float64, one row per column so channels are contiguous.
@@ -74,13 +74,13 @@ def _first_record_line(path: Path, offset: int) -> bytes | None:
                 return stripped
 
 
-def _read_fast(path: Path, offset: int, columns: int) -> Float64Array | None:
+def _read_fast(path: Path, offset: int, columns: int) -> Float32Array | None:
     """pyarrow route; None means 'not this way', never 'the file is bad'."""
     first = _first_record_line(path, offset)
     if first is None:
         return None
     if first == b"":
-        return np.zeros((columns, 0))
+        return np.zeros((columns, 0), dtype=np.float32)
     body = first.strip(_WHITESPACE)
     delimiter = b"\t" if b"\t" in body and b" " not in body else b" "
     fields = first.split(delimiter)
@@ -91,7 +91,8 @@ def _read_fast(path: Path, offset: int, columns: int) -> Float64Array | None:
         return None
     names = [f"c{i}" for i in range(len(fields))]
     try:
-        with pa.memory_map(str(path)) as source:
+        # Streamed, not memory-mapped: a mapped file counts whole towards the process's memory.
+        with pa.OSFile(str(path)) as source:
             source.seek(offset)
             table = pa_csv.read_csv(
                 source,
@@ -103,8 +104,10 @@ def _read_fast(path: Path, offset: int, columns: int) -> Float64Array | None:
                     escape_char=False,
                     ignore_empty_lines=True,
                 ),
+                # float32 holds the 6-7 significant digits BVH exporters write and halves the
+                # table; forward kinematics widens each chunk to float64.
                 convert_options=pa_csv.ConvertOptions(
-                    column_types=dict.fromkeys(names, pa.float64())
+                    column_types=dict.fromkeys(names, pa.float32())
                 ),
             )
             return _columns(table, columns, lead, len(fields) - trail)
@@ -112,7 +115,7 @@ def _read_fast(path: Path, offset: int, columns: int) -> Float64Array | None:
         return None
 
 
-def _columns(table: pa.Table, columns: int, start: int, stop: int) -> Float64Array | None:
+def _columns(table: pa.Table, columns: int, start: int, stop: int) -> Float32Array | None:
     data_columns = table.columns[start:stop]
     edges = table.columns[:start] + table.columns[stop:]
     rows = table.num_rows
@@ -120,7 +123,7 @@ def _columns(table: pa.Table, columns: int, start: int, stop: int) -> Float64Arr
     # a null inside the data is a 'nan' or a doubled delimiter: let the exact scan decide.
     if any(c.null_count != rows for c in edges) or any(c.null_count for c in data_columns):
         return None
-    out = np.empty((columns, rows))
+    out = np.empty((columns, rows), dtype=np.float32)
     for i, column in enumerate(data_columns):
         # Chunks without nulls convert zero-copy; concatenating into ``out`` copies once.
         np.concatenate([chunk.to_numpy() for chunk in column.chunks], out=out[i])
@@ -129,7 +132,7 @@ def _columns(table: pa.Table, columns: int, start: int, stop: int) -> Float64Arr
     return out
 
 
-def _read_exact(path: Path, offset: int, columns: int, first_line: int) -> Float64Array:
+def _read_exact(path: Path, offset: int, columns: int, first_line: int) -> Float32Array:
     values = array.array("d")
     records = 0
     pending: TableProblem | None = None
@@ -159,7 +162,8 @@ def _read_exact(path: Path, offset: int, columns: int, first_line: int) -> Float
             values.extend(parsed)
     if pending is not None:
         raise pending
-    return np.frombuffer(values, dtype=np.float64).reshape(records, columns).T.copy()
+    # float32 like the fast route, so both give identical poses for the same numbers.
+    return np.frombuffer(values, dtype=np.float64).reshape(records, columns).T.astype(np.float32)
 
 
 def _token_problem(line: bytes, line_no: int) -> TableProblem:

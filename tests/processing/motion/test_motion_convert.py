@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from processing.motion import CODES, RejectedRecording, convert_file, read_recording
+from processing.motion.formats import supported_labels
 from tests.processing.motion.motion_bvh_samples import (
     CMU,
     PFNN,
@@ -117,7 +118,7 @@ def test_metadata_describes_the_recording(tmp_path):
 def test_real_samples_convert(tmp_path, path):
     result = convert_file(path, tmp_path)
 
-    assert set(result.artifacts) == {"motion.parquet", "metadata.json"}
+    assert set(result.artifacts) == {"motion.parquet", "metadata.json", "preview.svg"}
     assert all(p.is_file() for p in result.artifacts.values())
 
 
@@ -136,9 +137,11 @@ def test_tilt_brush_file_is_an_unsupported_format(tmp_path):
     with pytest.raises(RejectedRecording) as caught:
         convert_file(tilt, tmp_path)
     assert caught.value.code == "format.unsupported"
-    assert caught.value.message == (
-        "This file is not a recording format we can read. Supported formats: BVH."
+    assert caught.value.message.startswith(
+        "This file is not a recording format we can read. Supported formats: BVH, "
     )
+    for label in supported_labels():
+        assert label in caught.value.message
 
 
 def test_every_rejection_code_is_documented():

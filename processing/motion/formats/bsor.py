@@ -1,0 +1,884 @@
+"""BSOR reader: BeatLeader's open replay format for Beat Saber, file version 1.
+
+Layout (https://github.com/BeatLeader/BS-Open-Replay; little-endian; int = int32, long = int64,
+float = float32, bool = 1 byte, string = int byte count + UTF-8 bytes): magic int 0x442d3d69,
+version byte 1, then sections, each opened by its type byte, in this order:
+
+====  ==========================  =============================================================
+type  section                     content
+====  ==========================  =============================================================
+0     info                        13 strings (mod version, game version, unix timestamp, player
+                                  id, player name, platform, tracking system, hmd, controller,
+                                  map hash, song name, mapper, difficulty), score int, 3 strings
+                                  (mode, environment, modifiers), jump distance float, left
+                                  handed bool, height float, start time, fail time, speed floats
+1     frames                      count, then 92-byte frames: song time float, fps int, head,
+                                  left hand, right hand as position xyz + rotation xyzw floats
+2     note events                 count, then noteID int, event time, spawn time floats, event
+                                  type int (0 good cut, 1 bad cut, 2 miss, 3 bomb); good and bad
+                                  cuts carry a 72-byte cut info (``CUT_DTYPE``)
+3     wall events                 count, then wallID int, energy, time, spawn time floats
+4     automatic heights           count, then height, time floats
+5     pauses                      count, then duration long (whole seconds), time float
+6     saber offsets (optional)    left then right saber pose in its controller's frame (14 floats)
+7     user data (optional)        count, then key string + int byte count + bytes
+====  ==========================  =============================================================
+
+Reading is bounded: the file's size is checked against MAX_FILE_BYTES before a byte is read;
+every count and string length is checked against the bytes left (and a cap) before anything is
+allocated; the frame block is read in fixed-size chunks straight into the output arrays, each
+chunk decoded with one structured ``np.frombuffer`` (no per-frame Python). Note events vary in
+size with their type, so one Python step per note finds where each starts (about a microsecond
+each; their fields are then gathered vectorised); their count is capped by ``MAX_EVENTS``.
+
+Conversion into the canonical model (model.py):
+
+* Axes: Unity's frame is left-handed, X right, Y up, +Z forward; the canonical frame is
+  right-handed, X right, Y up, -Z forward. The map between them is the mirror M = diag(1, 1, -1),
+  so positions become (x, y, -z). A rotation R becomes M R M; for a unit quaternion (x, y, z, w)
+  the axis is a pseudo-vector (it picks up det M = -1 besides M), so the quaternion becomes
+  (-x, -y, z, w). Unity's forward +Z therefore becomes -Z, and a device's local +Z (its
+  forward) becomes its local -Z, as model.py asks. Metres and seconds are already the units.
+  Quaternions are then made sign-continuous per track (first frame w >= 0).
+* Tracks: ``head``, ``left_hand``, ``right_hand``, with those roles. The hands are what the
+  game records, the saber pose. When the optional saber offsets are present (the saber's pose in
+  its controller's frame, BeatLeader 0.6 and later) they are removed, C = S * O^-1, so the hand
+  tracks are the tracked controllers; their values are kept nowhere (a personal setting, exact
+  floats identical in every replay of the player: a linkage key). ``conversion["hand_pose"]``
+  says which of the two the tracks are.
+* Clock: frame times are song time. Beat Saber's song clock stands still while a level loads and
+  runs faster or slower than real time under the song-speed modifiers; BeatLeader records no
+  frames while paused. So: (1) a frame is dropped when the next frame's song time is not later
+  (the clock stood still, e.g. the first three or four frames of a replay, the first of which
+  can be all zeros; the last pose logged at a time is the one kept); the count is
+  ``conversion["dropped_repeated_frames"]``; (2) if the clock steps back by more than
+  ``MAX_CLOCK_STEP_BACK_S`` anywhere, or the kept times still do not increase, the recording is
+  refused (``motion.time_not_increasing``): such a stretch is a restart or a seek, not jitter;
+  (3) song time becomes real time by dividing by the song speed (modifiers SF 1.5, FS 1.2, SS
+  0.85; a practice-mode speed overrides them), ``conversion["song_speed"]``; (4) each pause's
+  recorded duration (whole seconds, so up to 1 s short) is inserted after it, leaving a gap
+  without frames where the player moved unrecorded; (5) the first kept frame is time 0.
+* Frame rate: the per-frame fps field is unreliable (it reads 3 in early frames); the nominal
+  rate is the mean rate over the regular frame intervals (at most twice the median interval,
+  which leaves hitches and pauses out), snapped to a whole number within 1 %. The median
+  interval itself is biased: song time is a float32 audio clock, so intervals of a 90 Hz replay
+  cluster on a few quantised values and the median gives 91 Hz and a duration 1 % short.
+* Events (``Recording.events``, on the recording clock, same mapping as the frames):
+  ``note_good_cut``, ``note_bad_cut``, ``note_miss``, ``bomb_cut`` with the note's line index,
+  line layer, colour, cut direction and scoring type decoded from its noteID, and its scheduled
+  time ``note_time_s``; cuts add the saber, the four cut checks, the timing and direction
+  deviations, the cut angle and the before/after swing ratings. ``wall_hit`` (line index,
+  obstacle type, width, energy), ``height`` (``height_m``, the game's automatic player height),
+  ``pause`` (``duration_s``). Left out: saber speed (follows from the hand track; some mod
+  versions pack a flag into it), saber direction, cut point and cut normal (vectors in the
+  game's world frame, which the recorded origin frame does not determine, so they cannot be put
+  in the canonical frame honestly) and the cut's distance to the note centre (a score term).
+  Events with a non-finite time are dropped (``conversion["dropped_events"]``); non-finite
+  values become null.
+* Identifying info goes to ``source_metadata`` (player id and name, platform, tracking system,
+  hmd, controller, timestamp, versions, map hash, song, mapper, difficulty, score, mode,
+  environment, modifiers, jump distance, left-handedness, height, start/fail time, practice
+  speed), so anonymize drops the values and lists the names. Of those, only coarse derived facts
+  reach ``conversion``: the song speed (needed to explain the clock) and ``device_class``
+  (``pc_vr`` for the Steam and Oculus PC platforms, ``standalone`` for Quest, else ``unknown``).
+  The exact headset and controller models narrow down the person, so they stay out; so does
+  left-handedness (a body trait the conversion does not need) and the static height (body size
+  is anonymize's business). User data (section 7) is skipped unread and listed as
+  ``user_data``; saber offsets are listed as ``saber_offsets``.
+* Old BeatLeader builds wrote the length of the player name, song name and mapper in UTF-16
+  code units rather than UTF-8 bytes; as other BSOR readers do, such a string is extended byte
+  by byte (up to three bytes per declared unit) until it decodes and a plausible string length
+  follows. Invalid UTF-8 in info strings is not refused: their values are never used.
+
+Linkability: BeatLeader replays are normally public. The motion and event timings of a donated
+replay match its public copy, so no stripping of metadata makes a BSOR donation unlinkable to
+the player's leaderboard profile by someone holding BeatLeader's replays. Consent texts and
+dataset cards should say so.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from io import BufferedReader
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from processing.motion.errors import RejectedRecording
+from processing.motion.formats.base import ReadOptions
+from processing.motion.limits import MAX_FILE_BYTES, QUATERNION_NORM_TOLERANCE
+from processing.motion.model import Events, Float32Array, Float64Array, Recording
+from processing.motion.rotations import quaternion_multiply, quaternion_rotate
+
+MAGIC = 0x442D3D69
+MAGIC_BYTES = MAGIC.to_bytes(4, "little")
+VERSION = 1
+
+SECTION_INFO = 0
+SECTION_FRAMES = 1
+SECTION_NOTES = 2
+SECTION_WALLS = 3
+SECTION_HEIGHTS = 4
+SECTION_PAUSES = 5
+SECTION_SABER_OFFSETS = 6
+SECTION_USER_DATA = 7
+
+FRAME_DTYPE = np.dtype([("time", "<f4"), ("fps", "<i4"), ("pose", "<f4", (3, 7))])
+NOTE_HEAD_DTYPE = np.dtype(
+    [("note_id", "<i4"), ("event_time", "<f4"), ("spawn_time", "<f4"), ("event_type", "<i4")]
+)
+CUT_DTYPE = np.dtype(
+    [
+        ("speed_ok", "u1"),
+        ("direction_ok", "u1"),
+        ("saber_type_ok", "u1"),
+        ("was_cut_too_soon", "u1"),
+        ("saber_speed", "<f4"),
+        ("saber_dir", "<f4", (3,)),
+        ("saber_type", "<i4"),
+        ("time_deviation", "<f4"),
+        ("cut_dir_deviation", "<f4"),
+        ("cut_point", "<f4", (3,)),
+        ("cut_normal", "<f4", (3,)),
+        ("cut_distance_to_center", "<f4"),
+        ("cut_angle", "<f4"),
+        ("before_cut_rating", "<f4"),
+        ("after_cut_rating", "<f4"),
+    ]
+)
+WALL_DTYPE = np.dtype(
+    [("wall_id", "<i4"), ("energy", "<f4"), ("time", "<f4"), ("spawn_time", "<f4")]
+)
+HEIGHT_DTYPE = np.dtype([("height", "<f4"), ("time", "<f4")])
+PAUSE_DTYPE = np.dtype([("duration", "<i8"), ("time", "<f4")])
+SABER_OFFSETS_DTYPE = np.dtype([("pose", "<f4", (2, 7))])
+NOTE_GOOD, NOTE_BAD, NOTE_MISS, NOTE_BOMB = 0, 1, 2, 3
+
+# Info fields in file order: (name in source_metadata, kind). "name" strings may carry the
+# UTF-16 length bug of old builds (module docstring).
+INFO_FIELDS: tuple[tuple[str, str], ...] = (
+    ("mod_version", "string"),
+    ("game_version", "string"),
+    ("timestamp", "string"),
+    ("player_id", "string"),
+    ("player_name", "name"),
+    ("platform", "string"),
+    ("tracking_system", "string"),
+    ("hmd", "string"),
+    ("controller", "string"),
+    ("map_hash", "string"),
+    ("song_name", "name"),
+    ("mapper", "name"),
+    ("difficulty", "string"),
+    ("score", "int"),
+    ("mode", "string"),
+    ("environment", "string"),
+    ("modifiers", "string"),
+    ("jump_distance", "float"),
+    ("left_handed", "bool"),
+    ("player_height", "float"),
+    ("start_time", "float"),
+    ("fail_time", "float"),
+    ("practice_speed", "float"),
+)
+
+# A 4-hour map at 20 notes a second has under 300k notes; heights come at most a few a frame.
+MAX_EVENTS = 1_000_000
+MAX_INFO_STRING_BYTES = 64 * 1024
+MAX_USER_DATA_ENTRIES = 10_000
+MAX_NAME_EXTENSION = 1024
+MAX_CLOCK_STEP_BACK_S = 0.05
+SONG_SPEED_MODIFIERS = {"SF": 1.5, "FS": 1.2, "SS": 0.85}
+_MIRROR_P = np.array([1.0, 1.0, -1.0], dtype=np.float32)
+_MIRROR_Q = np.array([-1.0, -1.0, 1.0, 1.0], dtype=np.float32)
+_FRAME_CHUNK = 1 << 16  # frames per read: 6 MB, big enough to amortise per-chunk overhead
+_RATE_SNAP = 0.01
+_DEVICE_CLASSES = {"steam": "pc_vr", "oculuspc": "pc_vr", "oculus": "standalone"}
+_SECTION_NAMES = {
+    SECTION_FRAMES: "frames",
+    SECTION_NOTES: "note events",
+    SECTION_WALLS: "wall events",
+    SECTION_HEIGHTS: "height events",
+    SECTION_PAUSES: "pauses",
+    SECTION_USER_DATA: "user data",
+}
+_AGAIN = "Copy the .bsor file again from the game's replay folder."
+
+
+class BsorReader:
+    name = "bsor"
+    label = "BSOR (BeatLeader replay)"
+
+    def sniff(self, head: bytes) -> bool:
+        return head.startswith(MAGIC_BYTES)
+
+    def read(self, path: Path, options: ReadOptions) -> Recording:
+        return read_bsor(path)
+
+
+READER = BsorReader()
+
+
+def read_bsor(path: Path) -> Recording:
+    """Read a BSOR v1 replay into the canonical model; RejectedRecording for any bad input."""
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise RejectedRecording(
+            "motion.file_too_large",
+            f"The file is larger than {MAX_FILE_BYTES // 1024**3} GB, the most we accept. "
+            "Split the recording into shorter takes.",
+        )
+    if size == 0:
+        raise RejectedRecording("motion.empty_file", "The file is empty. Export it again.")
+    with path.open("rb") as f:
+        parsed = _Parser(f, size).parse()
+    return _build_recording(parsed)
+
+
+class _Parsed:
+    """Everything read from the file, still in Unity's frame and song time."""
+
+    def __init__(self) -> None:
+        self.info: dict[str, Any] = {}
+        self.declared_frames = 0
+        self.times = np.empty(0, dtype=np.float32)
+        self.fps = np.empty(0, dtype=np.int32)
+        self.positions = np.empty((3, 0, 3), dtype=np.float32)  # canonical frame already
+        self.rotations = np.empty((3, 0, 4), dtype=np.float32)
+        self.notes = np.empty(0, dtype=NOTE_HEAD_DTYPE)
+        self.cuts = np.empty(0, dtype=CUT_DTYPE)  # one per note with a cut, in note order
+        self.walls = np.empty(0, dtype=WALL_DTYPE)
+        self.heights = np.empty(0, dtype=HEIGHT_DTYPE)
+        self.pauses = np.empty(0, dtype=PAUSE_DTYPE)
+        self.saber_offsets: npt.NDArray[np.float32] | None = None  # (2, 7), Unity frame
+        self.user_data_entries: int | None = None
+
+
+class _Parser:
+    """A bounded cursor over the file: every read is checked against the bytes left first."""
+
+    def __init__(self, f: BufferedReader, size: int) -> None:
+        self.f = f
+        self.size = size
+        self.pos = 0
+
+    # -- primitives ---------------------------------------------------------------------------
+
+    def remaining(self) -> int:
+        return self.size - self.pos
+
+    def take(self, n: int, where: str) -> bytes:
+        if n > self.remaining():
+            raise _truncated(where)
+        data = self.f.read(n)
+        if len(data) != n:  # the file shrank while we read it
+            raise _truncated(where)
+        self.pos += n
+        return data
+
+    def skip(self, n: int, where: str) -> None:
+        if n > self.remaining():
+            raise _truncated(where)
+        self.pos += n
+        self.f.seek(self.pos)
+
+    def int32(self, where: str) -> int:
+        value: int = struct.unpack("<i", self.take(4, where))[0]
+        return value
+
+    def count(self, where: str, record_size: int, cap: int) -> int:
+        """A record count: refused if negative or beyond any acceptable file, before allocation."""
+        count = self.int32(where)
+        if count < 0 or count > cap:
+            raise RejectedRecording(
+                "bsor.bad_count",
+                f"The replay declares {count} {where}, which no valid replay holds. The file "
+                f"is damaged. {_AGAIN}",
+            )
+        if count * record_size > self.remaining():
+            raise _truncated(where)
+        return count
+
+    def string(self, where: str) -> bytes:
+        return self.take(self._string_length(where), where)
+
+    def _string_length(self, where: str) -> int:
+        length = self.int32(where)
+        if length < 0 or length > MAX_INFO_STRING_BYTES:
+            raise RejectedRecording(
+                "bsor.bad_string",
+                f"A text field of the replay's {where} has an impossible length ({length} "
+                f"bytes). The file is damaged. {_AGAIN}",
+            )
+        return length
+
+    def name_string(self, where: str) -> bytes:
+        """A string that old builds wrote with a UTF-16 unit count (module docstring).
+
+        The true byte length is at most three bytes per declared unit; the search looks at most
+        ``MAX_NAME_EXTENSION`` bytes further and decodes only where a plausible string length
+        follows, so a hostile file costs at most that many cheap steps.
+        """
+        length = self._string_length(where)
+        data = self.take(length, where)
+        if self.remaining() < 4:
+            return data
+        start = self.pos
+        limit = min(2 * length, MAX_NAME_EXTENSION, self.remaining() - 4)
+        window = self.f.read(limit + 4)
+        self.f.seek(start)
+        for extra in range(limit + 1):
+            following = int.from_bytes(window[extra : extra + 4], "little", signed=True)
+            if 0 <= following <= MAX_INFO_STRING_BYTES and _decodes(data + window[:extra]):
+                return data + self.take(extra, where)
+        return data  # not the known bug: let the next field report the damage
+
+    def section(self, expected: int, where: str) -> None:
+        found = self.take(1, where)[0]
+        if found != expected:
+            raise RejectedRecording(
+                "bsor.bad_section",
+                f"The replay's {where} section is missing or out of place (section type "
+                f"{found} where {expected} belongs). The file is damaged. {_AGAIN}",
+            )
+
+    # -- sections -----------------------------------------------------------------------------
+
+    def parse(self) -> _Parsed:
+        parsed = _Parsed()
+        head = self.take(5, "header")
+        if head[:4] != MAGIC_BYTES:
+            raise RejectedRecording(
+                "bsor.bad_magic",
+                f"The file does not start like a BeatLeader replay (.bsor). {_AGAIN}",
+            )
+        if head[4] != VERSION:
+            raise RejectedRecording(
+                "bsor.unsupported_version",
+                f"The replay is in BSOR format version {head[4]}; we read version {VERSION}. "
+                "Send us a replay recorded with a BeatLeader mod that writes version 1.",
+            )
+        self.section(SECTION_INFO, "info")
+        parsed.info = self._info()
+        self.section(SECTION_FRAMES, "frames")
+        self._frames(parsed)
+        self.section(SECTION_NOTES, "note events")
+        parsed.notes, parsed.cuts = self._notes()
+        self.section(SECTION_WALLS, "wall events")
+        parsed.walls = self._fixed(SECTION_WALLS, WALL_DTYPE)
+        self.section(SECTION_HEIGHTS, "height events")
+        parsed.heights = self._fixed(SECTION_HEIGHTS, HEIGHT_DTYPE)
+        self.section(SECTION_PAUSES, "pauses")
+        parsed.pauses = self._fixed(SECTION_PAUSES, PAUSE_DTYPE)
+        next_section = self._optional_section(SECTION_SABER_OFFSETS)
+        if next_section == SECTION_SABER_OFFSETS:
+            block = self.take(SABER_OFFSETS_DTYPE.itemsize, "saber offsets")
+            parsed.saber_offsets = np.frombuffer(block, SABER_OFFSETS_DTYPE)["pose"][0].copy()
+            next_section = self._optional_section(SECTION_USER_DATA)
+        if next_section == SECTION_USER_DATA:
+            parsed.user_data_entries = self._skip_user_data()
+            next_section = self._optional_section(None)
+        return parsed
+
+    def _optional_section(self, allowed: int | None) -> int | None:
+        """The next optional section's type, None at the end; anything else is garbage."""
+        if self.remaining() == 0:
+            return None
+        found = self.take(1, "optional sections")[0]
+        if allowed is not None and allowed <= found <= SECTION_USER_DATA:
+            return found
+        raise RejectedRecording(
+            "bsor.trailing_garbage",
+            f"The replay has {self.remaining() + 1} unexpected bytes after its last section. "
+            f"The file may be damaged or not a plain BeatLeader replay. {_AGAIN}",
+        )
+
+    def _info(self) -> dict[str, Any]:
+        info: dict[str, Any] = {}
+        for name, kind in INFO_FIELDS:
+            if kind == "string":
+                info[name] = self.string("info").decode("utf-8", errors="replace")
+            elif kind == "name":
+                info[name] = self.name_string("info").decode("utf-8", errors="replace")
+            elif kind == "int":
+                info[name] = self.int32("info")
+            elif kind == "float":
+                info[name] = float(struct.unpack("<f", self.take(4, "info"))[0])
+            else:
+                info[name] = self.take(1, "info")[0] != 0
+        return info
+
+    def _frames(self, parsed: _Parsed) -> None:
+        itemsize = FRAME_DTYPE.itemsize
+        cap = MAX_FILE_BYTES // itemsize
+        count = self.count("frames", itemsize, cap)
+        parsed.declared_frames = count
+        times = np.empty(count, dtype=np.float32)
+        fps = np.empty(count, dtype=np.int32)
+        positions = np.empty((3, count, 3), dtype=np.float32)
+        rotations = np.empty((3, count, 4), dtype=np.float32)
+        buffer = bytearray(min(count, _FRAME_CHUNK) * itemsize)
+        for start in range(0, count, _FRAME_CHUNK):
+            stop = min(start + _FRAME_CHUNK, count)
+            view = memoryview(buffer)[: (stop - start) * itemsize]
+            if self.f.readinto(view) != len(view):
+                raise _truncated("frames")
+            self.pos += len(view)
+            frames = np.frombuffer(view, dtype=FRAME_DTYPE)
+            times[start:stop] = frames["time"]
+            fps[start:stop] = frames["fps"]
+            pose = frames["pose"]  # (n, 3 devices, 7)
+            # Unity +Z forward -> canonical -Z forward; the mirrored rotation (x, y, z, w) ->
+            # (-x, -y, z, w). One pass each, straight into the (track, frame, component) layout.
+            np.multiply(pose[:, :, 0:3].transpose(1, 0, 2), _MIRROR_P, out=positions[:, start:stop])
+            np.multiply(pose[:, :, 3:7].transpose(1, 0, 2), _MIRROR_Q, out=rotations[:, start:stop])
+        parsed.times, parsed.fps = times, fps
+        parsed.positions, parsed.rotations = positions, rotations
+
+    def _notes(self) -> tuple[npt.NDArray[np.void], npt.NDArray[np.void]]:
+        head_size, cut_size = NOTE_HEAD_DTYPE.itemsize, CUT_DTYPE.itemsize
+        count = self.count("note events", head_size, MAX_EVENTS)
+        start = self.pos
+        block = self.f.read(min(count * (head_size + cut_size), self.remaining()))
+        offsets = np.empty(count, dtype=np.int64)
+        has_cut = np.zeros(count, dtype=bool)
+        unpack_type = struct.Struct("<i").unpack_from
+        end = len(block)
+        at = 0
+        for i in range(count):
+            if at + head_size > end:
+                raise _truncated("note events")
+            event_type = unpack_type(block, at + 12)[0]
+            offsets[i] = at
+            if event_type in (NOTE_GOOD, NOTE_BAD):
+                has_cut[i] = True
+                at += head_size + cut_size
+                if at > end:
+                    raise _truncated("note events")
+            elif event_type in (NOTE_MISS, NOTE_BOMB):
+                at += head_size
+            else:
+                raise RejectedRecording(
+                    "bsor.bad_event",
+                    f"Note event {i + 1} has an unknown type ({event_type}), so the events "
+                    f"after it cannot be found. The file is damaged. {_AGAIN}",
+                )
+        self.pos = start + at
+        self.f.seek(self.pos)
+        raw = np.frombuffer(block, dtype=np.uint8)
+        heads = raw[offsets[:, None] + np.arange(head_size)].view(NOTE_HEAD_DTYPE)[:, 0]
+        cut_at = offsets[has_cut] + head_size
+        cuts = raw[cut_at[:, None] + np.arange(cut_size)].view(CUT_DTYPE)[:, 0]
+        return heads, cuts
+
+    def _fixed(self, section: int, dtype: np.dtype[np.void]) -> npt.NDArray[np.void]:
+        where = _SECTION_NAMES[section]
+        count = self.count(where, dtype.itemsize, MAX_EVENTS)
+        return np.frombuffer(self.take(count * dtype.itemsize, where), dtype=dtype)
+
+    def _skip_user_data(self) -> int:
+        entries = self.count("user data", 8, MAX_USER_DATA_ENTRIES)
+        for _ in range(entries):
+            self.skip(self._string_length("user data"), "user data")
+            length = self.int32("user data")
+            if length < 0:
+                raise RejectedRecording(
+                    "bsor.bad_count",
+                    f"A user data entry declares {length} bytes. The file is damaged. {_AGAIN}",
+                )
+            self.skip(length, "user data")
+        return entries
+
+
+def _decodes(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _truncated(where: str) -> RejectedRecording:
+    return RejectedRecording(
+        "bsor.truncated",
+        f"The replay file ends too early (inside its {where}); it may have been cut short "
+        f"while copying. {_AGAIN}",
+    )
+
+
+# -- conversion --------------------------------------------------------------------------------
+
+
+def song_speed(info: dict[str, Any]) -> float:
+    """Song seconds per real second: practice speed if set, else the speed modifiers."""
+    practice = info.get("practice_speed", 0.0)
+    if isinstance(practice, float) and math.isfinite(practice) and 0.1 <= practice <= 10.0:
+        return practice
+    speed = 1.0
+    modifiers = str(info.get("modifiers", ""))
+    for modifier in {m.strip().upper() for m in modifiers.split(",")}:
+        speed *= SONG_SPEED_MODIFIERS.get(modifier, 1.0)
+    return speed
+
+
+def _kept_frames(times: Float64Array) -> npt.NDArray[np.bool_]:
+    """Keep a frame iff the next one is later (module docstring, clock rule 1 and 2)."""
+    if not np.isfinite(times).all():
+        raise RejectedRecording(
+            "motion.time_not_increasing",
+            f"Some frame times in the replay are not numbers. The file is damaged. {_AGAIN}",
+        )
+    step = np.diff(times)
+    back = -step.min(initial=0.0)
+    if back > MAX_CLOCK_STEP_BACK_S:
+        at = int(np.argmin(step)) + 1
+        raise RejectedRecording(
+            "motion.time_not_increasing",
+            f"The replay's clock jumps back by {back:.2f} s at frame {at + 1}, as if the song "
+            "restarted or was rewound. Send a replay of one uninterrupted play.",
+        )
+    keep = np.ones(times.shape[0], dtype=bool)
+    keep[:-1] = step > 0
+    kept = times[keep]
+    if (np.diff(kept) <= 0).any():
+        raise RejectedRecording(
+            "motion.time_not_increasing",
+            "The replay's frame times go back and forth. Send a replay of one uninterrupted play.",
+        )
+    return keep
+
+
+def _compact(keep: npt.NDArray[np.bool_], *arrays: npt.NDArray[Any]) -> list[npt.NDArray[Any]]:
+    """Keep the ``keep`` frames (axis -2 of poses, axis 0 of 1-D arrays) without a full copy.
+
+    Kept indices never fall behind their destination, so copying forward chunk by chunk in
+    place is safe; only a chunk-sized temporary is made.
+    """
+    index = np.flatnonzero(keep)
+    kept = index.shape[0]
+    if kept == keep.shape[0]:
+        return list(arrays)
+    first = int(index[0])
+    contiguous = int(index[-1]) - first + 1 == kept
+    out: list[npt.NDArray[Any]] = []
+    for array in arrays:
+        axis = 0 if array.ndim == 1 else 1
+        if contiguous:  # only leading/trailing frames dropped: a view
+            out.append(array[first : first + kept] if axis == 0 else array[:, first : first + kept])
+            continue
+        for start in range(0, kept, _FRAME_CHUNK):
+            chunk = index[start : start + _FRAME_CHUNK]
+            if axis == 0:
+                array[start : start + chunk.shape[0]] = array[chunk]
+            else:
+                array[:, start : start + chunk.shape[0]] = array[:, chunk]
+        out.append(array[:kept] if axis == 0 else array[:, :kept])
+    return out
+
+
+class _Clock:
+    """Song time -> recording time: (t - t0) / speed + pauses inserted up to t."""
+
+    def __init__(self, origin: float, speed: float, pauses: npt.NDArray[np.void]) -> None:
+        self.speed = speed
+        times = pauses["time"].astype(np.float64)
+        durations = pauses["duration"].astype(np.float64)
+        usable = np.isfinite(times)
+        order = np.argsort(times[usable], kind="stable")
+        self.pause_times = times[usable][order]
+        self.clamped = int((durations[usable] < 0).sum())
+        self.pause_shift = np.concatenate(
+            [[0.0], np.cumsum(np.maximum(durations[usable], 0)[order])]
+        )
+        self.origin = origin
+        self.origin_shift = float(self._shift(np.array([origin]))[0])
+
+    def _shift(self, song: Float64Array) -> Float64Array:
+        shift: Float64Array = self.pause_shift[np.searchsorted(self.pause_times, song, "right")]
+        return shift
+
+    def __call__(self, song: Float64Array) -> Float64Array:
+        result: Float64Array = (song - self.origin) / self.speed + (
+            self._shift(song) - self.origin_shift
+        )
+        return result
+
+
+def nominal_rate(song_times: Float64Array, speed: float, fps: npt.NDArray[np.int32]) -> float:
+    """Frames per real second (module docstring: mean over regular intervals, snapped)."""
+    if song_times.shape[0] < 2:
+        positive = fps[fps > 0]
+        return float(np.median(positive)) if positive.size else 0.0
+    intervals = np.diff(song_times) / speed
+    regular = intervals[intervals <= 2.0 * np.median(intervals)]
+    rate = regular.shape[0] / float(regular.sum())
+    whole = round(rate)
+    return float(whole) if abs(rate - whole) <= _RATE_SNAP * rate else rate
+
+
+def _make_continuous(rotations: Float32Array) -> None:
+    """Flip quaternion signs in place so each track stays on one hemisphere, first w >= 0."""
+    for track in rotations:
+        dots = np.einsum("fi,fi->f", track[1:], track[:-1])
+        signs = np.where(dots < 0.0, -1.0, 1.0).astype(np.float32)
+        first = np.float32(-1.0 if track.shape[0] and track[0, 3] < 0.0 else 1.0)
+        signs = first * np.cumprod(np.concatenate([[np.float32(1.0)], signs]), dtype=np.float32)
+        track *= signs[:, None]
+
+
+def _remove_saber_offsets(
+    positions: Float32Array, rotations: Float32Array, offsets: npt.NDArray[np.float32]
+) -> bool:
+    """Controller pose C = S * O^-1 for each hand, in place; False when offsets are unusable.
+
+    The mirror into the canonical frame is a group automorphism, so converting S and O first and
+    composing after gives the same result as composing in Unity's frame.
+    """
+    canonical = offsets.astype(np.float64).copy()
+    canonical[:, 2] *= -1.0
+    canonical[:, 3:5] *= -1.0
+    norms = np.linalg.norm(canonical[:, 3:7], axis=1)
+    if not np.isfinite(canonical).all() or (np.abs(norms - 1.0) > QUATERNION_NORM_TOLERANCE).any():
+        return False
+    for hand, track in ((0, 1), (1, 2)):
+        offset_position, offset_rotation = canonical[hand, 0:3], canonical[hand, 3:7]
+        inverse = offset_rotation * np.array([-1.0, -1.0, -1.0, 1.0])
+        controller = quaternion_multiply(rotations[track].astype(np.float64), inverse)
+        moved = quaternion_rotate(controller, np.broadcast_to(offset_position, (1, 3)))
+        positions[track] -= moved.astype(np.float32)
+        rotations[track] = controller.astype(np.float32)
+    return True
+
+
+def _build_recording(parsed: _Parsed) -> Recording:
+    if parsed.declared_frames == 0:
+        raise RejectedRecording(
+            "motion.no_frames", f"The replay has no frames, so there is no motion. {_AGAIN}"
+        )
+    song = parsed.times.astype(np.float64)
+    keep = _kept_frames(song)
+    song, fps, positions, rotations = _compact(
+        keep, song, parsed.fps, parsed.positions, parsed.rotations
+    )
+    speed = song_speed(parsed.info)
+    clock = _Clock(float(song[0]), speed, parsed.pauses)
+    times = clock(song)
+    hand_pose = "saber (the file has no saber offsets)"
+    if parsed.saber_offsets is not None:
+        if _remove_saber_offsets(positions, rotations, parsed.saber_offsets):
+            hand_pose = "controller (saber offsets removed)"
+        else:
+            hand_pose = "saber (the file's saber offsets are not valid poses; not applied)"
+    _make_continuous(rotations)
+    events, dropped_events = _events(parsed, clock)
+    source_metadata: dict[str, Any] = dict(parsed.info)
+    if parsed.saber_offsets is not None:
+        source_metadata["saber_offsets"] = parsed.saber_offsets.tolist()
+    if parsed.user_data_entries is not None:
+        source_metadata["user_data"] = parsed.user_data_entries  # only the count, never read
+    conversion: dict[str, Any] = {
+        "axes": "Unity left-handed (+Z forward) mirrored in Z: p -> (x, y, -z), "
+        "q -> (-x, -y, z, w)",
+        "clock": "song time / song_speed, pauses inserted, first kept frame at 0",
+        "song_speed": speed,
+        "declared_frames": parsed.declared_frames,
+        "dropped_repeated_frames": int(keep.shape[0] - song.shape[0]),
+        "hand_pose": hand_pose,
+        "device_class": _DEVICE_CLASSES.get(
+            str(parsed.info.get("platform", "")).lower(), "unknown"
+        ),
+    }
+    if clock.clamped:
+        conversion["negative_pause_durations_ignored"] = clock.clamped
+    if dropped_events:
+        conversion["dropped_events"] = dropped_events
+    return Recording(
+        source_format="bsor",
+        tracks=["head", "left_hand", "right_hand"],
+        roles=["head", "left_hand", "right_hand"],
+        times=times,
+        positions=positions,
+        rotations=rotations,
+        frame_rate=nominal_rate(song, speed, fps),
+        source_metadata=source_metadata,
+        conversion=conversion,
+        events=events,
+    )
+
+
+# -- events ------------------------------------------------------------------------------------
+
+_NOTE_KINDS = ("note_good_cut", "note_bad_cut", "note_miss", "bomb_cut")
+
+# A column of event data, one value per event: floats (rounded to 6 decimals, micro-units;
+# non-finite ones become null), integers, or strings that are already JSON ("true", '"left"').
+Column = npt.NDArray[Any]
+
+
+def _choose(condition: npt.NDArray[np.bool_], yes: str, no: str) -> Column:
+    return np.where(condition, yes, no)
+
+
+def _booleans(values: npt.NDArray[Any]) -> Column:
+    return _choose(values.astype(bool), "true", "false")
+
+
+def _json_values(values: Column) -> pa.Array:
+    if values.dtype.kind == "f":
+        numbers = pa.array(np.round(values.astype(np.float64), 6))
+        text = pc.cast(numbers, pa.string())
+        if not np.isfinite(values).all():
+            text = pc.if_else(pc.is_finite(numbers), text, "null")
+        return text
+    if values.dtype.kind in "iu":
+        return pc.cast(pa.array(values.astype(np.int64)), pa.string())
+    return pa.array(values, pa.string())
+
+
+def _json_objects(columns: dict[str, Column]) -> list[str]:
+    """One JSON object text per row, keys sorted, built column-wise by Arrow (no per-row Python)."""
+    parts: list[Any] = []
+    for i, name in enumerate(sorted(columns)):
+        parts += [("{" if i == 0 else ", ") + f'"{name}": ', _json_values(columns[name])]
+    joined = pc.binary_join_element_wise(*parts, "}", "")
+    texts: list[str] = joined.to_pylist()
+    return texts
+
+
+def _note_events(
+    notes: npt.NDArray[np.void], cuts: npt.NDArray[np.void], clock: _Clock
+) -> tuple[Float64Array, list[str], list[str]]:
+    event_type = notes["event_type"].astype(np.int64)
+    ids = notes["note_id"].astype(np.int64)
+    bomb = event_type == NOTE_BOMB
+    # noteID = scoringType*10000 + line*1000 + layer*100 + colorType*10 + cutDirection, with
+    # colorType -1 for bombs: undo that -10 before reading the digits. Ids outside the standard
+    # ranges (mapping extensions) are kept raw.
+    code = ids + np.where(bomb, 10, 0)
+    color = (code // 10) % 10
+    standard = (code >= 0) & (code < 80000) & (color <= 1)
+    has_cut = (event_type == NOTE_GOOD) | (event_type == NOTE_BAD)
+    cut_row = np.cumsum(has_cut) - 1  # index into cuts of each note with a cut
+    note_time = clock(notes["spawn_time"].astype(np.float64))
+    data: list[str] = [""] * notes.shape[0]
+    for decoded in (True, False):
+        for with_cut in (True, False):
+            rows = np.flatnonzero((standard == decoded) & (has_cut == with_cut))
+            if not rows.size:
+                continue
+            columns: dict[str, Column] = {"note_time_s": note_time[rows]}
+            if decoded:
+                c = code[rows]
+                columns["cut_direction"] = c % 10
+                columns["color"] = np.where(
+                    bomb[rows], '"none"', _choose(color[rows] == 0, '"left"', '"right"')
+                )
+                columns["line_layer"] = (c // 100) % 10
+                columns["line_index"] = (c // 1000) % 10
+                columns["scoring_type"] = c // 10000
+            else:
+                columns["note_id"] = ids[rows]
+            if with_cut:
+                cut = cuts[cut_row[rows]]
+                columns |= {
+                    "saber": _choose(cut["saber_type"] == 0, '"left"', '"right"'),
+                    "speed_ok": _booleans(cut["speed_ok"]),
+                    "direction_ok": _booleans(cut["direction_ok"]),
+                    "saber_type_ok": _booleans(cut["saber_type_ok"]),
+                    "was_cut_too_soon": _booleans(cut["was_cut_too_soon"]),
+                    "time_deviation_s": cut["time_deviation"] / np.float64(clock.speed),
+                    "cut_direction_deviation_deg": cut["cut_dir_deviation"],
+                    "cut_angle_deg": cut["cut_angle"],
+                    "before_cut_rating": cut["before_cut_rating"],
+                    "after_cut_rating": cut["after_cut_rating"],
+                }
+            for row, text in zip(rows.tolist(), _json_objects(columns), strict=True):
+                data[row] = text
+    kinds = [_NOTE_KINDS[t] for t in event_type.tolist()]
+    return clock(notes["event_time"].astype(np.float64)), kinds, data
+
+
+def _wall_events(walls: npt.NDArray[np.void], clock: _Clock) -> list[str]:
+    # wallID = lineIndex*100 + obstacleType*10 + width
+    ids = walls["wall_id"].astype(np.int64)
+    standard = (ids >= 0) & (ids < 1000)
+    wall_time = clock(walls["spawn_time"].astype(np.float64))
+    data: list[str] = [""] * walls.shape[0]
+    for decoded in (True, False):
+        rows = np.flatnonzero(standard == decoded)
+        if not rows.size:
+            continue
+        columns: dict[str, Column] = {
+            "energy": walls["energy"][rows],
+            "wall_time_s": wall_time[rows],
+        }
+        if decoded:
+            columns["line_index"] = ids[rows] // 100
+            columns["obstacle_type"] = (ids[rows] // 10) % 10
+            columns["width"] = ids[rows] % 10
+        else:
+            columns["wall_id"] = ids[rows]
+        for row, text in zip(rows.tolist(), _json_objects(columns), strict=True):
+            data[row] = text
+    return data
+
+
+def _events(parsed: _Parsed, clock: _Clock) -> tuple[Events | None, int]:
+    times: list[Float64Array] = []
+    kinds: list[str] = []
+    data: list[str] = []
+    if parsed.notes.shape[0]:
+        note_times, note_kinds, note_data = _note_events(parsed.notes, parsed.cuts, clock)
+        times.append(note_times)
+        kinds += note_kinds
+        data += note_data
+    walls, heights, pauses = parsed.walls, parsed.heights, parsed.pauses
+    if walls.shape[0]:
+        times.append(clock(walls["time"].astype(np.float64)))
+        kinds += ["wall_hit"] * walls.shape[0]
+        data += _wall_events(walls, clock)
+    if heights.shape[0]:
+        times.append(clock(heights["time"].astype(np.float64)))
+        kinds += ["height"] * heights.shape[0]
+        data += _json_objects({"height_m": heights["height"]})
+    if pauses.shape[0]:
+        durations = np.maximum(pauses["duration"].astype(np.float64), 0.0)
+        times.append(clock(pauses["time"].astype(np.float64)) - durations)  # when it began
+        kinds += ["pause"] * pauses.shape[0]
+        data += _json_objects({"duration_s": durations})
+    if not times:
+        return None, 0
+    all_times = np.concatenate(times)
+    finite = np.isfinite(all_times)
+    dropped = int((~finite).sum())
+    if dropped:
+        keep = np.flatnonzero(finite)
+        all_times = all_times[keep]
+        kinds = [kinds[i] for i in keep]
+        data = [data[i] for i in keep]
+    return Events(times=all_times, kinds=kinds, data=data), dropped
+
+
+__all__ = [
+    "CUT_DTYPE",
+    "FRAME_DTYPE",
+    "HEIGHT_DTYPE",
+    "INFO_FIELDS",
+    "MAGIC",
+    "MAGIC_BYTES",
+    "NOTE_HEAD_DTYPE",
+    "PAUSE_DTYPE",
+    "READER",
+    "SABER_OFFSETS_DTYPE",
+    "VERSION",
+    "WALL_DTYPE",
+    "BsorReader",
+    "nominal_rate",
+    "read_bsor",
+    "song_speed",
+]
