@@ -78,13 +78,24 @@ def _store_upload(*, key: str, upload: UploadedFile) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-def donation_create_from_upload(*, donor: User, motion_file: UploadedFile) -> Donation:
-    """Create a donation from a single uploaded motion file and queue it for processing.
+def _check_size(upload: UploadedFile, what: str) -> None:
+    if not upload.size:
+        raise DonationError(f"The {what} file is empty.")
+    if upload.size > settings.MAX_UPLOAD_BYTES:
+        limit_mb = settings.MAX_UPLOAD_BYTES // (1024 * 1024)
+        raise DonationError(f"The {what} file is larger than the {limit_mb} MB limit.")
 
-    Requires the donor's effective account-wide consent to be a grant. Stores the file under
-    `raw/<donation id>/<file id>` (never the donor's file name), records size and SHA-256, moves
-    the donation created -> uploaded, and enqueues processing after commit. If the database
-    write fails, the stored object is deleted, so nothing is left half-written.
+
+def donation_create_from_upload(
+    *, donor: User, motion_file: UploadedFile, audio_file: UploadedFile | None = None
+) -> Donation:
+    """Create a donation from an uploaded motion file (and optional audio) and queue it.
+
+    Requires the donor's effective account-wide consent to be a grant covering motion (and
+    audio, when audio is given). Stores each file under `raw/<donation id>/<file id>` (never
+    the donor's file name) with its size and SHA-256, moves the donation created -> uploaded,
+    and enqueues processing after commit. If the database write fails, the stored objects are
+    deleted, so nothing is left half-written.
     """
     from processing.tasks import process_donation
 
@@ -93,32 +104,38 @@ def donation_create_from_upload(*, donor: User, motion_file: UploadedFile) -> Do
         raise DonationError("Please give your consent before donating a recording.")
     if not any(s.startswith("motion:") for s in consent.scopes):
         raise DonationError("Your consent does not cover motion data, so we cannot accept it.")
-    if upload_size := motion_file.size:
-        if upload_size > settings.MAX_UPLOAD_BYTES:
-            limit_mb = settings.MAX_UPLOAD_BYTES // (1024 * 1024)
-            raise DonationError(f"The file is larger than the {limit_mb} MB limit.")
-    else:
-        raise DonationError("The file is empty.")
+    if audio_file is not None and not any(s.startswith("audio:") for s in consent.scopes):
+        raise DonationError(
+            "Your consent does not cover voice audio. Upload the motion alone, or change your "
+            "consent first."
+        )
+    uploads = [(DonationFile.Kind.MOTION, motion_file)]
+    if audio_file is not None:
+        uploads.append((DonationFile.Kind.AUDIO, audio_file))
+    for kind, upload in uploads:
+        _check_size(upload, str(DonationFile.Kind(kind).label).lower())
 
     donation_id = uuid.uuid4()
-    file_id = uuid.uuid4()
-    key = f"raw/{donation_id}/{file_id}"
-    size, sha256 = _store_upload(key=key, upload=motion_file)
+    stored: list[tuple[str, uuid.UUID, str, int, str]] = []
     try:
+        for kind, upload in uploads:
+            file_id = uuid.uuid4()
+            key = f"raw/{donation_id}/{file_id}"
+            size, sha256 = _store_upload(key=key, upload=upload)
+            stored.append((kind, file_id, key, size, sha256))
         with transaction.atomic(durable=True):
             donation = Donation.objects.create(id=donation_id, donor=donor)
-            DonationFile.objects.create(
-                id=file_id,
-                donation=donation,
-                kind=DonationFile.Kind.MOTION,
-                storage_key=key,
-                size=size,
-                sha256=sha256,
+            DonationFile.objects.bulk_create(
+                DonationFile(
+                    id=file_id, donation=donation, kind=kind, storage_key=key, size=size, sha256=sha
+                )
+                for kind, file_id, key, size, sha in stored
             )
             donation_transition(donation=donation, to_status=DonationStatus.UPLOADED, actor=donor)
             process_donation.delay_on_commit(str(donation.pk))
     except Exception:
-        default_storage.delete(key)
+        for _kind, _file_id, key, _size, _sha in stored:
+            default_storage.delete(key)
         raise
     return donation
 

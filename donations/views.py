@@ -46,6 +46,7 @@ def donation_create(request: HttpRequest) -> HttpResponse:
             donation = donation_create_from_upload(
                 donor=request.user,  # type: ignore[arg-type]
                 motion_file=form.cleaned_data["motion_file"],
+                audio_file=form.cleaned_data["audio_file"],
             )
         except DonationError as exc:
             messages.error(request, str(exc))

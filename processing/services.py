@@ -1,4 +1,5 @@
 import hashlib
+import json
 import logging
 import shutil
 import tempfile
@@ -14,12 +15,13 @@ from donations.models import Donation, DonationFile, DonationStatus
 from donations.selectors import donation_get
 from donations.services import donation_transition
 from metagen.hashing import CHUNK
-from processing.motion import RejectedRecording, convert_file
+from processing.motion import RejectedRecording, convert_audio, convert_file
 
 logger = logging.getLogger(__name__)
 
 # Bumped when the pipeline's output changes, so new outputs never overwrite old ones.
 PIPELINE_VERSION = 1
+AUDIO_NAME = "audio.flac"
 
 
 def _download(*, key: str, dest: Path) -> str:
@@ -58,22 +60,33 @@ def donation_process(*, donation_id: str) -> Donation:
         logger.info("donation %s is %s; nothing to process", donation.pk, donation.status)
         return donation
 
-    motion = donation.files.get(kind=DonationFile.Kind.MOTION)
+    files = {f.kind: f for f in donation.files.all()}
     workdir = Path(tempfile.mkdtemp(prefix="metagen-"))
     try:
-        raw_path = workdir / "raw"
-        sha256 = _download(key=motion.storage_key, dest=raw_path)
-        if sha256 != motion.sha256:
-            return _end(
-                donation,
-                DonationStatus.REJECTED,
-                problem_code="upload.checksum_mismatch",
-                problem_message=(
-                    "The stored file does not match what was uploaded. Please upload it again."
-                ),
-            )
+        raw = {}
+        for kind, stored in files.items():
+            raw[kind] = workdir / f"raw-{kind}"
+            if _download(key=stored.storage_key, dest=raw[kind]) != stored.sha256:
+                return _end(
+                    donation,
+                    DonationStatus.REJECTED,
+                    problem_code="upload.checksum_mismatch",
+                    problem_message=(
+                        "A stored file does not match what was uploaded. Please upload it again."
+                    ),
+                )
+        out = workdir / "out"
         try:
-            result = convert_file(raw_path, workdir / "out")
+            result = convert_file(raw[DonationFile.Kind.MOTION], out)
+            metadata, artifacts = result.metadata, dict(result.artifacts)
+            if DonationFile.Kind.AUDIO in raw:
+                metadata["audio"] = convert_audio(
+                    raw[DonationFile.Kind.AUDIO],
+                    out / AUDIO_NAME,
+                    motion_duration_s=float(metadata["duration_s"]),
+                )
+                artifacts[AUDIO_NAME] = out / AUDIO_NAME
+                _write_json(artifacts["metadata.json"], metadata)
         except RejectedRecording as rejection:
             logger.info("donation %s rejected: %s", donation.pk, rejection.code)
             return _end(
@@ -82,18 +95,26 @@ def donation_process(*, donation_id: str) -> Donation:
                 problem_code=rejection.code,
                 problem_message=rejection.message,
             )
-        prefix = f"processed/{sha256}/v{PIPELINE_VERSION}/"
-        _upload_artifacts(prefix=prefix, artifacts=result.artifacts)
+        # Content-addressed by every input file, so a re-run writes the same keys.
+        content = hashlib.sha256(
+            ":".join(f"{kind}={files[kind].sha256}" for kind in sorted(files)).encode()
+        ).hexdigest()
+        prefix = f"processed/{content}/v{PIPELINE_VERSION}/"
+        _upload_artifacts(prefix=prefix, artifacts=artifacts)
         return _end(
             donation,
             DonationStatus.PROCESSED,
             artifact_prefix=prefix,
-            summary=result.metadata,
+            summary=metadata,
             problem_code="",
             problem_message="",
         )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    path.write_text(json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n", "utf-8")
 
 
 def donation_fail(*, donation_id: str, code: str, message: str) -> Donation:
