@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -187,3 +188,13 @@ def test_cli_rejection_exits_2_with_the_reason_on_stderr(tmp_path):
     assert run.returncode == 2
     assert run.stderr == "rejected: motion.empty_file: The file is empty. Export it again.\n"
     assert run.stdout == ""
+
+
+def test_the_library_readme_documents_every_rejection_code():
+    readme = (
+        Path(__file__).resolve().parents[3] / "processing" / "motion" / "README.md"
+    ).read_text()
+    from processing.motion import CODES
+
+    missing = [code for code in CODES if f"`{code}`" not in readme]
+    assert missing == []
