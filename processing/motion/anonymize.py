@@ -41,7 +41,7 @@ import numpy as np
 from processing.motion.errors import RejectedRecording
 from processing.motion.limits import NOISE_SCALE_RANGE, REFERENCE_HEIGHT_M
 from processing.motion.model import Events, Recording, Skeleton
-from processing.motion.rotations import quaternion_rotate, yaw_matrix, yaw_times
+from processing.motion.rotations import quaternion_rotate, yaw_matrix
 
 BodySize = Literal["keep", "normalize", "noise"]
 BODY_SIZES: tuple[BodySize, ...] = ("keep", "normalize", "noise")
@@ -62,6 +62,19 @@ def anonymize(
     recording: Recording, *, body_size: str = "keep", seed: int | None = None
 ) -> tuple[Recording, AnonymizationReport]:
     """Return an anonymized copy of ``recording`` and what was done (see module docstring)."""
+    copy = replace(
+        recording, positions=recording.positions.copy(), rotations=recording.rotations.copy()
+    )
+    return anonymize_in_place(copy, body_size=body_size, seed=seed)
+
+
+def anonymize_in_place(
+    recording: Recording, *, body_size: str = "keep", seed: int | None = None
+) -> tuple[Recording, AnonymizationReport]:
+    """``anonymize`` that overwrites ``recording``'s pose arrays instead of copying them.
+
+    For callers that own the recording (convert_file): no second set of full-size arrays.
+    """
     if body_size not in BODY_SIZES:
         raise ValueError(f"body_size must be one of {BODY_SIZES}, not {body_size!r}")
     stripped = sorted(recording.source_metadata)
@@ -71,12 +84,19 @@ def anonymize(
     result = replace(recording, tracks=tracks, source_metadata={})
     if result.skeleton is not None:
         result.skeleton = replace(result.skeleton, joints=list(tracks))
-    result = recentre(result)
     if body_size == "normalize":
-        result = _scaled(result, REFERENCE_HEIGHT_M / estimate_height(result))
+        # Recentring keeps heights (y) exactly, so the estimate can come first and the scale
+        # ride along in the same pass over the poses.
+        factor = REFERENCE_HEIGHT_M / estimate_height(result)
+        result = _scaled(_recentred(result, factor), factor)
     elif body_size == "noise":
+        result = _recentred(result, 1.0)
         rng = np.random.default_rng(_content_seed(result) if seed is None else seed)
-        result = _scaled(result, float(rng.uniform(*NOISE_SCALE_RANGE)))
+        factor = float(rng.uniform(*NOISE_SCALE_RANGE))
+        result.positions *= np.float32(factor)
+        result = _scaled(result, factor)
+    else:
+        result = _recentred(result, 1.0)
     report = AnonymizationReport(
         recentred=True,
         body_size=body_size,
@@ -116,31 +136,50 @@ def initial_heading(recording: Recording, anchor: int) -> float:
 
 
 def recentre(recording: Recording) -> Recording:
+    """A recentred copy (module docstring); the input is left as it was."""
+    copy = replace(
+        recording, positions=recording.positions.copy(), rotations=recording.rotations.copy()
+    )
+    return _recentred(copy, 1.0)
+
+
+def _recentred(recording: Recording, factor: float) -> Recording:
+    """Recentre in place, scaling positions by ``factor`` about the new origin in the same pass.
+
+    One fused pass per chunk of frames, into the arrays themselves: positions go through
+    (p - origin) @ (factor * turn)^T, rotations through the 4 x 4 matrix of the yaw product,
+    with each track's sign chosen so its first frame keeps w >= 0.
+    """
     anchor = anchor_index(recording)
     origin = recording.positions[anchor, 0].astype(np.float64) * np.array([1.0, 0.0, 1.0])
     turn = -initial_heading(recording, anchor)
     matrix = yaw_matrix(turn)
-    # Chunks of frames into float32 outputs: no full-size float64 temporaries (peak memory).
-    origin32, matrix_t32 = origin.astype(np.float32), matrix.T.astype(np.float32)
-    positions = np.empty_like(recording.positions)
-    rotations = np.empty_like(recording.rotations)
-    for start in range(0, recording.frame_count, _CHUNK_FRAMES):
-        frames = slice(start, start + _CHUNK_FRAMES)
-        np.matmul(recording.positions[:, frames] - origin32, matrix_t32, out=positions[:, frames])
-        rotations[:, frames] = yaw_times(turn, recording.rotations[:, frames])
-    rotations[rotations[:, 0, 3] < 0] *= -1.0  # keep w >= 0 on the first frame of each track
+    origin32 = origin.astype(np.float32)
+    position_map = (matrix.T * factor).astype(np.float32)
+    s, c = math.sin(0.5 * turn), math.cos(0.5 * turn)
+    # q' = yaw * q as a row-vector product q' = q @ Y: the columns are the 8-multiply formula.
+    yaw = np.array([[c, 0, -s, 0], [0, c, 0, -s], [s, 0, c, 0], [0, s, 0, c]])
+    positions, rotations = recording.positions, recording.rotations
+    for track in range(len(recording.tracks)):
+        first = rotations[track, 0] if recording.frame_count else np.zeros(4)
+        w = c * float(first[3]) - s * float(first[1])
+        rotation_map = (yaw if w >= 0 else -yaw).astype(np.float32)
+        for start in range(0, recording.frame_count, _CHUNK_FRAMES):
+            frames = slice(start, start + _CHUNK_FRAMES)
+            p = positions[track, frames]
+            np.subtract(p, origin32, out=p)
+            np.matmul(p.copy(), position_map, out=p)
+            q = rotations[track, frames]
+            np.matmul(q.copy(), rotation_map, out=q)
+        if recording.frame_count and rotations[track, 0, 3] < 0:  # w rounded across zero
+            np.negative(rotations[track], out=rotations[track])
     skeleton = recording.skeleton
     if skeleton is not None:  # a root's offset is in world axes, the others in their parent's
         offsets = skeleton.offsets.copy()
         roots = skeleton.parents < 0
         offsets[roots] = offsets[roots] @ matrix.T
         skeleton = replace(skeleton, offsets=offsets)
-    return replace(
-        recording,
-        positions=positions,
-        rotations=rotations,
-        skeleton=skeleton,
-    )
+    return replace(recording, skeleton=skeleton)
 
 
 def estimate_height(recording: Recording) -> float:
@@ -161,6 +200,7 @@ def estimate_height(recording: Recording) -> float:
 
 
 def _scaled(recording: Recording, factor: float) -> Recording:
+    """Scale what goes with the body (skeleton, metre-valued events); poses are done already."""
     skeleton = recording.skeleton
     if skeleton is not None:
         skeleton = Skeleton(
@@ -169,9 +209,8 @@ def _scaled(recording: Recording, factor: float) -> Recording:
             offsets=skeleton.offsets * factor,
             end_sites=[(p, _scale3(o, factor)) for p, o in skeleton.end_sites],
         )
-    positions = recording.positions * np.float32(factor)
     events = _scaled_events(recording.events, factor)
-    return replace(recording, positions=positions, skeleton=skeleton, events=events)
+    return replace(recording, skeleton=skeleton, events=events)
 
 
 def _scaled_events(events: Events | None, factor: float) -> Events | None:

@@ -3,8 +3,8 @@
 Artifacts (both deterministic: same input and options, same bytes):
 
 * ``motion.parquet``: one row per (track, frame), ordered by track then frame, with the schema
-  ``MOTION_SCHEMA`` shared by every format; zstd, byte-stream-split floats, dictionary-encoded
-  track names only.
+  ``MOTION_SCHEMA`` shared by every format; zstd, byte-stream-split floats, delta-encoded frame
+  numbers, dictionary-encoded track names only.
 * ``metadata.json``: what the table holds and how it was made (see ``build_metadata``), sorted
   keys.
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,14 +23,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from processing.motion.anonymize import AnonymizationReport, anonymize
+from processing.motion.anonymize import AnonymizationReport, anonymize_in_place
 from processing.motion.detect import detect_format
 from processing.motion.errors import RejectedRecording
 from processing.motion.formats import ReadOptions
 from processing.motion.limits import MAX_FILE_BYTES
 from processing.motion.model import Events, Recording
 from processing.motion.preview import PREVIEW_NAME, write_preview
-from processing.motion.validate import count_tracking_relocations, drop_leading_jumps, validate
+from processing.motion.validate import checked
 
 SCHEMA_VERSION = 1
 PARQUET_NAME = "motion.parquet"
@@ -74,10 +75,7 @@ def read_recording(src: Path, *, length_unit: str | None = None) -> Recording:
             "Split the recording into shorter takes.",
         )
     reader = detect_format(src)
-    recording = drop_leading_jumps(reader.read(src, ReadOptions(length_unit=length_unit)))
-    validate(recording)
-    recording = count_tracking_relocations(recording)
-    return recording
+    return checked(reader.read(src, ReadOptions(length_unit=length_unit)))
 
 
 def convert_file(
@@ -96,8 +94,8 @@ def convert_file(
     Files are written under temporary names and renamed, so a crash leaves no partial artifact;
     rerunning overwrites with identical bytes. Creates ``out_dir`` if needed.
     """
-    recording = read_recording(src, length_unit=length_unit)
-    recording, report = anonymize(recording, body_size=body_size, seed=seed)
+    recording = read_recording(src, length_unit=length_unit)  # ours alone: anonymize in place
+    recording, report = anonymize_in_place(recording, body_size=body_size, seed=seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     parquet_path = out_dir / PARQUET_NAME
     metadata_path = out_dir / METADATA_NAME
@@ -139,9 +137,7 @@ def _motion_batches(recording: Recording) -> Iterator[pa.Table]:
         for start in range(0, frames, step):
             stop = min(frames, start + step)
             columns = [
-                pa.DictionaryArray.from_arrays(
-                    pa.array(np.zeros(stop - start, dtype=np.int32)), pa.array([track])
-                ).dictionary_decode(),
+                pa.repeat(pa.scalar(track, pa.string()), stop - start),
                 pa.array(np.arange(start, stop, dtype=np.int32)),
                 pa.array(times[start:stop]),
                 *(pa.array(np.ascontiguousarray(positions[start:stop, i])) for i in range(3)),
@@ -157,17 +153,31 @@ def motion_table(recording: Recording) -> pa.Table:
 
 
 def write_parquet(recording: Recording, path: Path) -> None:
-    with pq.ParquetWriter(
-        path,
-        MOTION_SCHEMA,
-        compression="zstd",
-        use_dictionary=["track"],
-        use_byte_stream_split=["t", *_FLOAT_COLUMNS],
-        write_statistics=True,
-        version="2.6",
-    ) as writer:
+    """Stream the long table into ``path``: each row group is encoded and compressed on a
+    second thread (pyarrow releases the GIL) while the next one is cut from the arrays.
+    """
+    with (
+        pq.ParquetWriter(
+            path,
+            MOTION_SCHEMA,
+            compression="zstd",
+            use_dictionary=["track"],
+            column_encoding={
+                "frame": "DELTA_BINARY_PACKED",
+                **dict.fromkeys(["t", *_FLOAT_COLUMNS], "BYTE_STREAM_SPLIT"),
+            },
+            write_statistics=True,
+            version="2.6",
+        ) as writer,
+        ThreadPoolExecutor(max_workers=1) as pool,
+    ):
+        pending: Future[None] | None = None
         for batch in _motion_batches(recording):
-            writer.write_table(batch, row_group_size=_ROW_GROUP_ROWS)
+            if pending is not None:
+                pending.result()
+            pending = pool.submit(writer.write_table, batch, row_group_size=_ROW_GROUP_ROWS)
+        if pending is not None:
+            pending.result()
 
 
 def write_events(events: Events, path: Path) -> None:

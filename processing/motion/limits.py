@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 # Checked from the file's size before a byte is read. Peak memory of a BVH conversion is about
-# three to four times the file size (parsed float64 channels plus float32 poses).
+# 3.5 times the file size (pyarrow's parse buffers with the float32 channels, then the float32
+# poses, which conversion anonymizes in place), under 3x the decoded arrays; a BSOR's is about
+# 2.8 times its size.
 MAX_FILE_BYTES = 2 * 1024**3
 
 MIN_FRAME_RATE = 10.0

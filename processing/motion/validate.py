@@ -26,6 +26,7 @@ When every implausible jump lies within the first MAX_LEADING_DROP frames, those
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -46,15 +47,55 @@ from processing.motion.limits import (
 )
 from processing.motion.model import Recording
 
+_CHUNK_FRAMES = 1 << 16
 _SPEED_ROLES = {"head": "head", "left_hand": "left hand", "right_hand": "right hand"}
 
 
 def validate(recording: Recording) -> None:
     """Raise RejectedRecording on the first rule the recording breaks; return None if it passes."""
+    _validate(recording, _Speeds(recording))
+
+
+def checked(recording: Recording) -> Recording:
+    """``drop_leading_jumps``, ``validate`` and ``count_tracking_relocations`` in one go.
+
+    What ``read_recording`` runs; the same result as the three in turn, with each checked
+    track's speeds computed once (again only after leading frames were cut).
+    """
+    speeds = _Speeds(recording)
+    dropped = _drop_leading_jumps(recording, speeds)
+    if dropped is not recording:
+        speeds = _Speeds(dropped)
+    _validate(dropped, speeds)
+    return _count_tracking_relocations(dropped, speeds)
+
+
+class _Speeds:
+    """Per-track speeds of one recording, computed on first use."""
+
+    def __init__(self, recording: Recording) -> None:
+        self.recording = recording
+        self.by_track: dict[int, npt.NDArray[np.float64]] = {}
+        self._steps: npt.NDArray[np.float64] | None = None
+
+    def steps(self) -> npt.NDArray[np.float64]:
+        if self._steps is None:
+            self._steps = np.diff(self.recording.times)
+        return self._steps
+
+    def __call__(self, index: int) -> npt.NDArray[np.float64]:
+        speed = self.by_track.get(index)
+        if speed is None:
+            speed = _speeds(self.recording, index, self.steps())
+            self.by_track[index] = speed
+        return speed
+
+
+def _validate(recording: Recording, speeds: _Speeds) -> None:
     _check_shape(recording)
-    _check_timing(recording)
+    _check_timing(recording, speeds)
     _check_values(recording)
-    _check_speed(recording)
+    _check_speed(recording, speeds)
 
 
 def _check_shape(recording: Recording) -> None:
@@ -73,7 +114,7 @@ def _check_shape(recording: Recording) -> None:
         )
 
 
-def _check_timing(recording: Recording) -> None:
+def _check_timing(recording: Recording, speeds: _Speeds) -> None:
     rate = recording.frame_rate
     if not MIN_FRAME_RATE <= rate <= MAX_FRAME_RATE:
         raise RejectedRecording(
@@ -89,26 +130,36 @@ def _check_timing(recording: Recording) -> None:
             "accept. Split it into shorter takes.",
         )
     times = recording.times
-    if not np.isfinite(times).all() or (np.diff(times) <= 0).any():
+    steps = speeds.steps()
+    if not np.isfinite(times).all() or (steps.size and not steps.min() > 0):
         raise RejectedRecording(
             "motion.time_not_increasing",
             "Some frames do not come after the frame before them. Export the recording again.",
         )
 
 
+def _all_finite(values: npt.NDArray[np.float32]) -> bool:
+    # A float64 sum of float32 values cannot overflow, so it is finite iff every value is:
+    # one pass, no full-size temporary.
+    return math.isfinite(float(np.sum(values, dtype=np.float64)))
+
+
 def _check_values(recording: Recording) -> None:
-    if not (np.isfinite(recording.positions).all() and np.isfinite(recording.rotations).all()):
+    if not (_all_finite(recording.positions) and _all_finite(recording.rotations)):
         raise RejectedRecording(
             "motion.non_finite",
             "Some positions or rotations are not numbers. Export the recording again.",
         )
     rotations = recording.rotations
-    squared = np.einsum("...i,...i->...", rotations, rotations)  # |q|^2 - 1 ~ 2 (|q| - 1)
-    if (np.abs(squared - 1.0) > 2.0 * QUATERNION_NORM_TOLERANCE).any():
-        raise RejectedRecording(
-            "motion.bad_rotation",
-            "Some rotations are not valid orientations. Export the recording again.",
-        )
+    low, high = 1.0 - 2.0 * QUATERNION_NORM_TOLERANCE, 1.0 + 2.0 * QUATERNION_NORM_TOLERANCE
+    for start in range(0, recording.frame_count, _CHUNK_FRAMES):  # bounded temporaries
+        chunk = rotations[:, start : start + _CHUNK_FRAMES]
+        squared = np.einsum("...i,...i->...", chunk, chunk)  # |q|^2 - 1 ~ 2 (|q| - 1)
+        if not (low <= squared.min() and squared.max() <= high):
+            raise RejectedRecording(
+                "motion.bad_rotation",
+                "Some rotations are not valid orientations. Export the recording again.",
+            )
 
 
 def _speed_tracks(recording: Recording) -> list[tuple[int, str]]:
@@ -121,20 +172,26 @@ def _speed_tracks(recording: Recording) -> list[tuple[int, str]]:
     return [(0, f"track '{recording.tracks[0][:40]}'")]
 
 
-def _speeds(recording: Recording, index: int) -> npt.NDArray[np.float64]:
+def _speeds(
+    recording: Recording, index: int, steps: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
     """Speed (m/s) of one track over each step between consecutive frames, (F - 1,)."""
     moved = np.diff(recording.positions[index].astype(np.float64), axis=0)
-    speed: npt.NDArray[np.float64] = np.linalg.norm(moved, axis=1) / np.diff(recording.times)
+    speed: npt.NDArray[np.float64] = np.sqrt(np.einsum("ij,ij->i", moved, moved)) / steps
     return speed
 
 
 def drop_leading_jumps(recording: Recording) -> Recording:
     """Cut leading frames that only a jump connects to the rest (see module docstring)."""
+    return _drop_leading_jumps(recording, _Speeds(recording))
+
+
+def _drop_leading_jumps(recording: Recording, speeds: _Speeds) -> Recording:
     if recording.frame_count < 2 or not recording.tracks:
         return recording
     last_jump = -1
     for index, _ in _speed_tracks(recording):
-        jumps = np.flatnonzero(_speeds(recording, index) > MAX_SPEED_M_S)
+        jumps = np.flatnonzero(speeds(index) > MAX_SPEED_M_S)
         if jumps.size:
             last_jump = max(last_jump, int(jumps[-1]))
     drop = last_jump + 1  # step i joins frames i and i + 1
@@ -149,12 +206,14 @@ def drop_leading_jumps(recording: Recording) -> Recording:
     )
 
 
-def _tolerated_relocations(recording: Recording, speed: npt.NDArray[np.float64]) -> int | None:
+def _tolerated_relocations(
+    recording: Recording, speed: npt.NDArray[np.float64], steps: npt.NDArray[np.float64]
+) -> int | None:
     """How many jumps of this track are tolerated relocations, or None if any jump is not."""
     jumps = np.flatnonzero(speed > MAX_SPEED_M_S)
     if not jumps.size:
         return 0
-    distance = speed[jumps] * np.diff(recording.times)[jumps]
+    distance = speed[jumps] * steps[jumps]
     allowed = max(MAX_RELOCATIONS, MAX_RELOCATIONS_PER_MINUTE * recording.duration_s / 60.0)
     isolated = jumps.size == 1 or bool((np.diff(jumps) > 1).all())
     if isolated and distance.max() <= MAX_RELOCATION_M and jumps.size <= allowed:
@@ -164,11 +223,15 @@ def _tolerated_relocations(recording: Recording, speed: npt.NDArray[np.float64])
 
 def count_tracking_relocations(recording: Recording) -> Recording:
     """Record per track how many tolerated relocations it has (see module docstring)."""
+    return _count_tracking_relocations(recording, _Speeds(recording))
+
+
+def _count_tracking_relocations(recording: Recording, speeds: _Speeds) -> Recording:
     if recording.frame_count < 2:
         return recording
     counts = {}
     for index, label in _speed_tracks(recording):
-        tolerated = _tolerated_relocations(recording, _speeds(recording, index))
+        tolerated = _tolerated_relocations(recording, speeds(index), speeds.steps())
         if tolerated:
             counts[label] = tolerated
     if not counts:
@@ -176,12 +239,12 @@ def count_tracking_relocations(recording: Recording) -> Recording:
     return replace(recording, conversion={**recording.conversion, "tracking_relocations": counts})
 
 
-def _check_speed(recording: Recording) -> None:
+def _check_speed(recording: Recording, speeds: _Speeds) -> None:
     if recording.frame_count < 2:
         return
     for index, label in _speed_tracks(recording):
-        speed = _speeds(recording, index)
-        if _tolerated_relocations(recording, speed) is not None:
+        speed = speeds(index)
+        if _tolerated_relocations(recording, speed, speeds.steps()) is not None:
             continue
         worst = int(np.argmax(speed))
         if speed[worst] > MAX_SPEED_M_S:

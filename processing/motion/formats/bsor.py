@@ -434,9 +434,17 @@ class _Parser:
             fps[start:stop] = frames["fps"]
             pose = frames["pose"]  # (n, 3 devices, 7)
             # Unity +Z forward -> canonical -Z forward; the mirrored rotation (x, y, z, w) ->
-            # (-x, -y, z, w). One pass each, straight into the (track, frame, component) layout.
-            np.multiply(pose[:, :, 0:3].transpose(1, 0, 2), _MIRROR_P, out=positions[:, start:stop])
-            np.multiply(pose[:, :, 3:7].transpose(1, 0, 2), _MIRROR_Q, out=rotations[:, start:stop])
+            # (-x, -y, z, w). Straight into the (track, frame, component) layout, one
+            # component at a time so each numpy loop runs over all the chunk's frames.
+            for device in range(3):
+                for k in range(3):
+                    np.multiply(
+                        pose[:, device, k], _MIRROR_P[k], out=positions[device, start:stop, k]
+                    )
+                for k in range(4):
+                    np.multiply(
+                        pose[:, device, 3 + k], _MIRROR_Q[k], out=rotations[device, start:stop, k]
+                    )
         parsed.times, parsed.fps = times, fps
         parsed.positions, parsed.rotations = positions, rotations
 

@@ -51,7 +51,7 @@ class TableProblem(Exception):
 def read_number_table(path: Path, offset: int, columns: int, first_line: int) -> Float32Array:
     """Read every non-blank line from byte ``offset`` on as ``columns`` numbers.
 
-    Returns (columns, records) float64, one row per column so channels are contiguous.
+    Returns (columns, records) float32, one row per column so channels are contiguous.
     ``first_line`` is the file line number at ``offset`` (for messages). Raises TableProblem.
     """
     fast = _read_fast(path, offset, columns)
@@ -127,7 +127,9 @@ def _columns(table: pa.Table, columns: int, start: int, stop: int) -> Float32Arr
     for i, column in enumerate(data_columns):
         # Chunks without nulls convert zero-copy; concatenating into ``out`` copies once.
         np.concatenate([chunk.to_numpy() for chunk in column.chunks], out=out[i])
-    if not np.isfinite(out).all():
+    # A float64 sum of float32 values cannot overflow: finite iff every value is ('nan',
+    # 'inf' and overflowing numbers parse in pyarrow), without a full-size temporary.
+    if not math.isfinite(float(np.sum(out, dtype=np.float64))):
         return None
     return out
 

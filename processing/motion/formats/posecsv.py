@@ -198,7 +198,7 @@ def _parse_roles(text: str) -> tuple[list[str], list[Role]]:
                 "hand and one right hand. " + _FIX,
             )
         names.append(name)
-        roles.append(role)  # type: ignore[arg-type]  # checked against ROLE_NAMES above
+        roles.append(role)  # checked against ROLE_NAMES above
     return names, roles
 
 
