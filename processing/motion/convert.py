@@ -25,9 +25,8 @@ import pyarrow.parquet as pq
 
 from processing.motion.anonymize import AnonymizationReport, anonymize_in_place
 from processing.motion.detect import detect_format
-from processing.motion.errors import RejectedRecording
 from processing.motion.formats import ReadOptions
-from processing.motion.limits import MAX_FILE_BYTES
+from processing.motion.formats.base import checked_file_size
 from processing.motion.model import Events, Recording
 from processing.motion.preview import PREVIEW_NAME, write_preview
 from processing.motion.validate import checked
@@ -67,13 +66,7 @@ def read_recording(src: Path, *, length_unit: str | None = None) -> Recording:
 
     Raises RejectedRecording on bad input.
     """
-    size = src.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise RejectedRecording(
-            "motion.file_too_large",
-            f"The file is larger than {MAX_FILE_BYTES // 1024**3} GB, the most we accept. "
-            "Split the recording into shorter takes.",
-        )
+    checked_file_size(src)
     reader = detect_format(src)
     return checked(reader.read(src, ReadOptions(length_unit=length_unit)))
 

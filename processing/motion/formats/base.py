@@ -6,7 +6,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from processing.motion.errors import RejectedRecording
+from processing.motion.limits import MAX_FILE_BYTES
 from processing.motion.model import Recording
+
+
+def checked_file_size(path: Path) -> int:
+    """The file's size in bytes, refused before a byte is read when empty or too large."""
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise RejectedRecording(
+            "motion.file_too_large",
+            f"The file is larger than {MAX_FILE_BYTES // 1024**3} GB, the most we accept. "
+            "Split the recording into shorter takes.",
+        )
+    if size == 0:
+        raise RejectedRecording("motion.empty_file", "The file is empty. Export it again.")
+    return size
 
 
 @dataclass(frozen=True)

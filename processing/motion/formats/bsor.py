@@ -110,7 +110,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from processing.motion.errors import RejectedRecording
-from processing.motion.formats.base import ReadOptions
+from processing.motion.formats.base import ReadOptions, checked_file_size
 from processing.motion.limits import MAX_FILE_BYTES, QUATERNION_NORM_TOLERANCE
 from processing.motion.model import Events, Float32Array, Float64Array, Recording
 from processing.motion.rotations import quaternion_multiply, quaternion_rotate
@@ -226,15 +226,7 @@ READER = BsorReader()
 
 def read_bsor(path: Path) -> Recording:
     """Read a BSOR v1 replay into the canonical model; RejectedRecording for any bad input."""
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise RejectedRecording(
-            "motion.file_too_large",
-            f"The file is larger than {MAX_FILE_BYTES // 1024**3} GB, the most we accept. "
-            "Split the recording into shorter takes.",
-        )
-    if size == 0:
-        raise RejectedRecording("motion.empty_file", "The file is empty. Export it again.")
+    size = checked_file_size(path)
     with path.open("rb") as f:
         parsed = _Parser(f, size).parse()
     return _build_recording(parsed)

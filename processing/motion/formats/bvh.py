@@ -37,12 +37,11 @@ from pathlib import Path
 import numpy as np
 
 from processing.motion.errors import RejectedRecording
-from processing.motion.formats.base import ReadOptions
+from processing.motion.formats.base import ReadOptions, checked_file_size
 from processing.motion.formats.bvh_hierarchy import Hierarchy, Node, parse_hierarchy, short_name
 from processing.motion.formats.number_table import NUMBER_RE, TableProblem, read_number_table
 from processing.motion.limits import (
     MAX_DURATION_S,
-    MAX_FILE_BYTES,
     MAX_FRAME_RATE,
     MIN_FRAME_RATE,
 )
@@ -101,15 +100,7 @@ def read_bvh(path: Path, *, length_unit: str | None = None) -> Recording:
     """Read a BVH file into the canonical model. Raises RejectedRecording for any bad input."""
     if length_unit is not None and length_unit not in LENGTH_UNITS:
         raise ValueError(f"length_unit must be one of {sorted(LENGTH_UNITS)}")
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise RejectedRecording(
-            "motion.file_too_large",
-            f"The file is larger than {MAX_FILE_BYTES // 1024**3} GB, the most we accept. "
-            "Split the recording into shorter takes.",
-        )
-    if size == 0:
-        raise RejectedRecording("motion.empty_file", "The file is empty. Export it again.")
+    checked_file_size(path)
     with path.open("rb") as f:
         head = f.read(MAX_HEADER_BYTES)
     motion = _MOTION_RE.search(head)

@@ -76,7 +76,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 from processing.motion.errors import RejectedRecording
-from processing.motion.formats.base import ReadOptions
+from processing.motion.formats.base import ReadOptions, checked_file_size
 from processing.motion.limits import MAX_FILE_BYTES
 from processing.motion.model import Events, Float32Array, Float64Array, Recording, Role
 from processing.motion.rotations import euler_to_quaternion_c, make_continuous
@@ -220,15 +220,7 @@ def bad_declaration(problem: str) -> RejectedRecording:
 
 
 def check_size(path: Path, limit: int = MAX_FILE_BYTES) -> int:
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise RejectedRecording(
-            "motion.file_too_large",
-            f"The file is larger than {MAX_FILE_BYTES // 1024**3} GB, the most we accept. "
-            "Split the recording into shorter takes.",
-        )
-    if size == 0:
-        raise RejectedRecording("motion.empty_file", "The file is empty. Export it again.")
+    size = checked_file_size(path)
     if size > limit:
         raise RejectedRecording(
             "posestream.json_too_large",

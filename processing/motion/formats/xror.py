@@ -105,7 +105,7 @@ import numpy as np
 import numpy.typing as npt
 
 from processing.motion.errors import RejectedRecording
-from processing.motion.formats.base import ReadOptions
+from processing.motion.formats.base import ReadOptions, checked_file_size
 from processing.motion.limits import MAX_DURATION_S, MAX_FILE_BYTES, MAX_FRAME_RATE, MAX_TRACKS
 from processing.motion.model import Events, Float32Array, Float64Array, Recording, Role
 from processing.motion.rotations import make_continuous
@@ -262,15 +262,7 @@ def sniff_xror(head: bytes) -> bool:
 
 def read_xror(path: Path) -> Recording:
     """Read an XROR file into the canonical model. Raises RejectedRecording for any bad input."""
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise RejectedRecording(
-            "motion.file_too_large",
-            f"The file is larger than {MAX_FILE_BYTES // 1024**3} GB, the most we accept. "
-            "Split the recording into shorter takes.",
-        )
-    if size == 0:
-        raise RejectedRecording("motion.empty_file", "The file is empty. Export it again.")
+    size = checked_file_size(path)
     document = _decode_document(path.read_bytes())
     _check_version(document)
     info = _mapping(document.get("info"), "info")
@@ -345,7 +337,22 @@ def _decode_document(data: bytes) -> dict[str, Any]:
         raise _bad_document("It is not a readable BSON document.") from None
     if not isinstance(document, dict):
         raise _bad_document("It is not a readable BSON document.")
-    return document
+    try:
+        return _plain(document)
+    except RecursionError:
+        raise _bad_document("Its fields are nested too deeply.") from None
+
+
+def _plain(value: Any) -> Any:
+    """bson's str subclasses (Code, and Code with a scope) as plain, hashable str: later checks
+    compare, hash and slice document strings, and must see only ordinary values."""
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, str) and type(value) is not str:
+        return str.__str__(value)
+    return value
 
 
 def _check_version(document: dict[str, Any]) -> None:

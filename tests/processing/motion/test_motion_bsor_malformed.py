@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from processing.motion import RejectedRecording, convert_file, read_recording
-from processing.motion.formats import bsor as bsor_format
+from processing.motion.formats import base as format_base
 from processing.motion.formats.bsor import (
     MAGIC_BYTES,
     SECTION_FRAMES,
@@ -255,7 +255,7 @@ def test_user_data_entry_longer_than_the_file(tmp_path):
 def test_file_larger_than_the_limit_is_refused_before_reading(tmp_path, monkeypatch):
     data, _ = _valid(tmp_path)
     (tmp_path / "big.bsor").write_bytes(data)
-    monkeypatch.setattr(bsor_format, "MAX_FILE_BYTES", len(data) - 1)
+    monkeypatch.setattr(format_base, "MAX_FILE_BYTES", len(data) - 1)
 
     with pytest.raises(RejectedRecording) as caught:
         read_bsor(tmp_path / "big.bsor")

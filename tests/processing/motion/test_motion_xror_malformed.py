@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from processing.motion import RejectedRecording, convert_file
-from processing.motion.formats import xror as xror_module
+from processing.motion.formats import base as format_base
 from processing.motion.formats.xror import MAX_EXPANSION, fpzip_header, read_xror
 from tests.processing.motion.test_motion_xror_support import (
     compress,
@@ -90,7 +90,7 @@ def test_non_bson_bytes_are_not_claimed_and_refused_directly(tmp_path):
 
 def test_empty_and_oversized_files(tmp_path, monkeypatch):
     assert _reject(tmp_path, b"", via_convert=False).code == "motion.empty_file"
-    monkeypatch.setattr(xror_module, "MAX_FILE_BYTES", len(VALID) - 1)
+    monkeypatch.setattr(format_base, "MAX_FILE_BYTES", len(VALID) - 1)
     assert _reject(tmp_path, VALID, via_convert=False).code == "motion.file_too_large"
 
 
@@ -306,3 +306,21 @@ def test_fuzz_byte_mutated_valid_file_only_ever_rejects_or_converts(edits):
     for at, value in edits:
         content[at] = value
     _convert_bytes(bytes(content))
+
+
+def test_javascript_code_values_are_plain_text_to_the_reader(tmp_path):
+    # Found by hypothesis: bson decodes type 0x0D as Code, a str subclass that cannot be hashed,
+    # which once escaped as TypeError from the axes check.
+    from bson.code import Code
+
+    document = small_document()
+    device = document["info"]["hardware"]["devices"][0]
+    device["axes"] = [Code(axis) for axis in device["axes"]]
+    recording = read_xror(_write(tmp_path, encode(document)))
+    assert recording.frame_count > 0
+
+
+def _write(tmp_path: Path, data: bytes) -> Path:
+    path = tmp_path / "code.xror"
+    path.write_bytes(data)
+    return path
