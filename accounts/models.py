@@ -50,7 +50,3 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.email
-
-    @property
-    def is_curator(self) -> bool:
-        return self.is_staff and self.groups.filter(name=CURATORS_GROUP).exists()

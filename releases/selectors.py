@@ -1,24 +1,18 @@
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from releases.models import Dataset, Release, ReleaseFile
+
+PUBLIC_STATUSES = (Release.Status.PUBLISHED, Release.Status.SUPERSEDED)
 
 
 def dataset_list_public() -> QuerySet[Dataset]:
     return Dataset.objects.annotate(
-        published_count=Count("releases", filter=_published_filter())
+        published_count=Count("releases", filter=Q(releases__status__in=PUBLIC_STATUSES))
     ).order_by("slug")
 
 
-def _published_filter():  # type: ignore[no-untyped-def]
-    from django.db.models import Q
-
-    return Q(releases__status__in=[Release.Status.PUBLISHED, Release.Status.SUPERSEDED])
-
-
 def release_list_public(*, dataset: Dataset) -> QuerySet[Release]:
-    return dataset.releases.filter(
-        status__in=[Release.Status.PUBLISHED, Release.Status.SUPERSEDED]
-    ).order_by("-published_at")
+    return dataset.releases.filter(status__in=PUBLIC_STATUSES).order_by("-published_at")
 
 
 def release_get_public(*, slug: str, version: str) -> Release | None:
@@ -27,7 +21,7 @@ def release_get_public(*, slug: str, version: str) -> Release | None:
         .filter(
             dataset__slug=slug,
             version=version,
-            status__in=[Release.Status.PUBLISHED, Release.Status.SUPERSEDED],
+            status__in=PUBLIC_STATUSES,
         )
         .first()
     )
@@ -39,7 +33,7 @@ def release_file_get_public(*, slug: str, version: str, path: str) -> ReleaseFil
         .filter(
             release__dataset__slug=slug,
             release__version=version,
-            release__status__in=[Release.Status.PUBLISHED, Release.Status.SUPERSEDED],
+            release__status__in=PUBLIC_STATUSES,
             path=path,
         )
         .first()

@@ -6,11 +6,12 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from processing.motion import RejectedRecording, convert_file
 from processing.motion.limits import MAX_FILE_BYTES
+from tests.processing.motion.fuzzing import FUZZ, convert_bytes
 from tests.processing.motion.motion_bvh_samples import SINUSOIDAL, write
 
 SAMPLE = SINUSOIDAL.read_bytes()
@@ -181,29 +182,16 @@ def test_rejection_string_is_code_then_message(tmp_path):
     assert str(rejection) == f"{rejection.code}: {rejection.message}"
 
 
-def _convert_bytes(content: bytes) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "upload.bin"
-        path.write_bytes(content)
-        try:
-            convert_file(path, Path(tmp) / "out")
-        except RejectedRecording as exc:
-            assert exc.message  # noqa: PT017 - fuzz: any refusal must carry a donor message
-
-
-FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
 @FUZZ
 @given(st.binary(max_size=3000))
 def test_fuzz_arbitrary_bytes_only_ever_reject(content):
-    _convert_bytes(content)
+    convert_bytes(content)
 
 
 @FUZZ
 @given(st.binary(max_size=3000))
 def test_fuzz_bytes_after_a_bvh_header_only_ever_reject(tail):
-    _convert_bytes(b"HIERARCHY\n" + tail)
+    convert_bytes(b"HIERARCHY\n" + tail)
 
 
 @FUZZ
@@ -239,7 +227,7 @@ def test_fuzz_mutated_bvh_only_ever_rejects_or_converts(edits):
     content = SAMPLE
     for at, cut, insert in edits:
         content = content[:at] + insert + content[at + cut :]
-    _convert_bytes(content)
+    convert_bytes(content)
 
 
 @FUZZ

@@ -6,18 +6,18 @@ written to disk, then read through the same path an upload takes.
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from processing.motion import RejectedRecording, convert_file
 from processing.motion.formats import base as format_base
 from processing.motion.formats.xror import MAX_EXPANSION, fpzip_header, read_xror
+from tests.processing.motion.fuzzing import FUZZ, convert_bytes
 from tests.processing.motion.test_motion_xror_support import (
     compress,
     encode,
@@ -271,30 +271,17 @@ def test_no_devices_is_no_motion(tmp_path):
 # Fuzzing -----------------------------------------------------------------------------------
 
 
-def _convert_bytes(content: bytes) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "upload.bin"
-        path.write_bytes(content)
-        try:
-            convert_file(path, Path(tmp) / "out")
-        except RejectedRecording as exc:
-            assert exc.message  # noqa: PT017 - fuzz: any refusal must carry a donor message
-
-
-FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
 @FUZZ
 @given(st.binary(max_size=3000))
 def test_fuzz_arbitrary_bytes_only_ever_reject(content):
-    _convert_bytes(content)
+    convert_bytes(content)
 
 
 @FUZZ
 @given(st.binary(max_size=3000))
 def test_fuzz_bytes_after_an_xror_head_only_ever_reject(tail):
     head = VALID[: VALID.index(b"info") - 1]  # length, $schema element
-    _convert_bytes(head + tail)
+    convert_bytes(head + tail)
 
 
 @FUZZ
@@ -305,7 +292,7 @@ def test_fuzz_byte_mutated_valid_file_only_ever_rejects_or_converts(edits):
     content = bytearray(VALID)
     for at, value in edits:
         content[at] = value
-    _convert_bytes(bytes(content))
+    convert_bytes(bytes(content))
 
 
 def test_javascript_code_values_are_plain_text_to_the_reader(tmp_path):
