@@ -13,6 +13,7 @@ urlpatterns = [
     path("consent/", include("consent.urls")),
     path("", include("donations.urls")),
     path("", include("releases.urls")),
+    path("", include("processing.urls")),
     path("api/", include("metagen.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

@@ -118,11 +118,28 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 def donation_fail(*, donation_id: str, code: str, message: str) -> Donation:
-    """Record that processing gave up (retries exhausted or time limit): status `failed`."""
+    """Record that processing gave up (retries exhausted or time limit): status `failed`.
+
+    A donation stopped before it reached `processing` (a time limit can strike that early) goes
+    through `processing` first, so the history tells what happened. Anything already settled
+    is left as it is.
+    """
     donation = donation_get(donation_id=donation_id)
-    if donation.status != DonationStatus.PROCESSING:
+    if donation.status not in {DonationStatus.UPLOADED, DonationStatus.PROCESSING}:
         return donation
-    return _end(donation, DonationStatus.FAILED, problem_code=code, problem_message=message)
+    try:
+        with transaction.atomic(durable=True):
+            if donation.status == DonationStatus.UPLOADED:
+                donation_transition(donation=donation, to_status=DonationStatus.PROCESSING)
+            return donation_transition(
+                donation=donation,
+                to_status=DonationStatus.FAILED,
+                problem_code=code,
+                problem_message=message,
+            )
+    except TransitionError:
+        logger.info("donation %s moved while failing; left as it is", donation.pk)
+        return donation_get(donation_id=donation.pk)
 
 
 def _end(donation: Donation, status: str, **fields: Any) -> Donation:

@@ -1,0 +1,32 @@
+"""Public pages about what the pipeline accepts: formats, how to export them, every refusal."""
+
+from pathlib import Path
+
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.cache import cache_control
+
+from processing.motion import CODES
+from processing.motion.formats import supported_labels
+
+SCHEMA_PATH = Path(__file__).resolve().parent / "motion" / "schemas" / "pose-stream.schema.json"
+
+
+@cache_control(public=True, max_age=3600)
+def formats(request: HttpRequest) -> HttpResponse:
+    codes = sorted(CODES.items())
+    return render(
+        request,
+        "processing/formats.html",
+        {
+            "labels": supported_labels(),
+            "codes": codes,
+            "schema_url": reverse("processing:pose_stream_schema"),
+        },
+    )
+
+
+@cache_control(public=True, max_age=3600)
+def pose_stream_schema(request: HttpRequest) -> FileResponse:
+    return FileResponse(SCHEMA_PATH.open("rb"), content_type="application/schema+json")
