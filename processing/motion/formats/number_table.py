@@ -28,6 +28,7 @@ NUMBER = rb"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 NUMBER_RE = re.compile(NUMBER)
 _LINE_RE = re.compile(rb"%s(?:[ \t]+%s)*" % (NUMBER, NUMBER))
 _WHITESPACE = b" \t\r\n\f\v"
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 _BLOCK_BYTES = 1 << 22  # pyarrow parses blocks of this size in parallel
 _MAX_FIRST_LINE = 1 << 22
 
@@ -159,7 +160,9 @@ def _read_exact(path: Path, offset: int, columns: int, first_line: int) -> Float
                 pending = problem
                 continue
             parsed = list(map(float, tokens))
-            if not all(map(math.isfinite, parsed)):  # overflow such as 1e999
+            # Values are kept as float32: beyond its range (1e39, 1e999, inf, nan) is not a number
+            # any recorder writes. NaN fails the comparison too.
+            if not all(abs(value) <= _FLOAT32_MAX for value in parsed):
                 raise TableProblem("bad_value", line_no)
             values.extend(parsed)
     if pending is not None:

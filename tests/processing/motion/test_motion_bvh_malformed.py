@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+import warnings
 from pathlib import Path
 
 import pytest
@@ -80,8 +81,11 @@ def test_nan_value_names_its_line(tmp_path):
     assert rejection.message.startswith("Line 40 ")
 
 
-def test_overflowing_value_is_not_finite(tmp_path):
-    rejection = _reject(tmp_path, _replace_line(30, FIRST_ROW.replace(b"-90.0", b"1e999")))
+@pytest.mark.parametrize("value", [b"1e999", b"1e300", b"-3.5e38"])
+def test_a_value_beyond_what_a_float32_holds_is_a_bad_value_on_its_line(tmp_path, value):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no silent overflow to infinity
+        rejection = _reject(tmp_path, _replace_line(30, FIRST_ROW.replace(b"-90.0", value)))
 
     assert rejection.code == "bvh.bad_value"
     assert rejection.message.startswith("Line 30 ")
