@@ -1,6 +1,6 @@
 """Benchmark: BSOR -> Parquet (our convert_file) against py-bsor's parse of the same file.
 
-Run: ``cd /work/main && .venv/bin/python bench/bench_bsor.py [--megabytes 105] [--keep DIR]``
+Run: ``.venv/bin/python bench/bench_bsor.py [--megabytes 105] [--keep DIR] [--sample REPLAY]``
 
 Input: a >= 100 MB BSOR written by ``write_bsor`` into a temporary directory (deleted at the
 end), made of the real sample1's kept frames repeated forwards and backwards alternately (so
@@ -133,10 +133,16 @@ def build_input(path: Path, megabytes: float) -> dict[str, float]:
 
 
 def main() -> None:
+    global SAMPLE
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--megabytes", type=float, default=105.0)
     parser.add_argument("--keep", type=Path, default=None, help="also keep the input here")
+    parser.add_argument(
+        "--sample", type=Path, default=None, help=f"source replay (default: {SAMPLE})"
+    )
     args = parser.parse_args()
+    if args.sample is not None:
+        SAMPLE = args.sample
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "bench.bsor"

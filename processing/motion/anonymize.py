@@ -33,10 +33,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from processing.motion.errors import RejectedRecording
 from processing.motion.limits import NOISE_SCALE_RANGE, REFERENCE_HEIGHT_M
@@ -75,6 +77,23 @@ def anonymize_in_place(
 
     For callers that own the recording (convert_file): no second set of full-size arrays.
     """
+    result, report, finish_track = anonymize_deferred(recording, body_size=body_size, seed=seed)
+    for track in range(len(result.tracks)):
+        finish_track(track)
+    return result, report
+
+
+def anonymize_deferred(
+    recording: Recording, *, body_size: str = "keep", seed: int | None = None
+) -> tuple[Recording, AnonymizationReport, Callable[[int], None]]:
+    """``anonymize_in_place`` with the per-track pose pass left to the caller.
+
+    Returns the recording with everything but the poses anonymized, the report, and
+    ``finish_track(i)``, which must be called once for every track before its poses are used
+    (convert_file calls it track by track as the Parquet writer reaches each track, so the pass
+    overlaps the writing of the track before). For ``noise`` the poses are finished already
+    (its default seed hashes the recentred poses) and ``finish_track`` does nothing.
+    """
     if body_size not in BODY_SIZES:
         raise ValueError(f"body_size must be one of {BODY_SIZES}, not {body_size!r}")
     stripped = sorted(recording.source_metadata)
@@ -84,11 +103,13 @@ def anonymize_in_place(
     result = replace(recording, tracks=tracks, source_metadata={})
     if result.skeleton is not None:
         result.skeleton = replace(result.skeleton, joints=list(tracks))
+    finish_track: Callable[[int], None] = _nothing
     if body_size == "normalize":
         # Recentring keeps heights (y) exactly, so the estimate can come first and the scale
         # ride along in the same pass over the poses.
         factor = REFERENCE_HEIGHT_M / estimate_height(result)
-        result = _scaled(_recentred(result, factor), factor)
+        result, finish_track = _recentring(result, factor)
+        result = _scaled(result, factor)
     elif body_size == "noise":
         result = _recentred(result, 1.0)
         rng = np.random.default_rng(_content_seed(result) if seed is None else seed)
@@ -96,13 +117,17 @@ def anonymize_in_place(
         result.positions *= np.float32(factor)
         result = _scaled(result, factor)
     else:
-        result = _recentred(result, 1.0)
+        result, finish_track = _recentring(result, 1.0)
     report = AnonymizationReport(
         recentred=True,
         body_size=body_size,
         stripped_fields=sorted(stripped),
     )
-    return result, report
+    return result, report, finish_track
+
+
+def _nothing(track: int) -> None:
+    return None
 
 
 def _strip_name_prefixes(names: list[str]) -> tuple[list[str], bool]:
@@ -144,7 +169,16 @@ def recentre(recording: Recording) -> Recording:
 
 
 def _recentred(recording: Recording, factor: float) -> Recording:
-    """Recentre in place, scaling positions by ``factor`` about the new origin in the same pass.
+    """Recentre in place, scaling positions by ``factor`` about the new origin in the same pass."""
+    result, finish_track = _recentring(recording, factor)
+    for track in range(len(recording.tracks)):
+        finish_track(track)
+    return result
+
+
+def _recentring(recording: Recording, factor: float) -> tuple[Recording, Callable[[int], None]]:
+    """The recentring (and scaling by ``factor``) of ``_recentred``, poses left to
+    ``finish_track(i)``: the skeleton is done; every track's map is fixed from frame 0 now.
 
     One fused pass per chunk of frames, into the arrays themselves: positions go through
     (p - origin) @ (factor * turn)^T, rotations through the 4 x 4 matrix of the yaw product,
@@ -160,26 +194,57 @@ def _recentred(recording: Recording, factor: float) -> Recording:
     # q' = yaw * q as a row-vector product q' = q @ Y: the columns are the 8-multiply formula.
     yaw = np.array([[c, 0, -s, 0], [0, c, 0, -s], [s, 0, c, 0], [0, s, 0, c]])
     positions, rotations = recording.positions, recording.rotations
+    frame_count = recording.frame_count
+    rotation_maps = []
     for track in range(len(recording.tracks)):
-        first = rotations[track, 0] if recording.frame_count else np.zeros(4)
+        first = rotations[track, 0] if frame_count else np.zeros(4)
         w = c * float(first[3]) - s * float(first[1])
-        rotation_map = (yaw if w >= 0 else -yaw).astype(np.float32)
-        for start in range(0, recording.frame_count, _CHUNK_FRAMES):
+        rotation_maps.append((yaw if w >= 0 else -yaw).astype(np.float32))
+
+    def finish_track(track: int) -> None:
+        scratch = np.empty(min(frame_count, _CHUNK_FRAMES), dtype=np.float32)
+        for start in range(0, frame_count, _CHUNK_FRAMES):
             frames = slice(start, start + _CHUNK_FRAMES)
             p = positions[track, frames]
             np.subtract(p, origin32, out=p)
-            np.matmul(p.copy(), position_map, out=p)
-            q = rotations[track, frames]
-            np.matmul(q.copy(), rotation_map, out=q)
-        if recording.frame_count and rotations[track, 0, 3] < 0:  # w rounded across zero
+            _map_rows(p, position_map, scratch)
+            _map_rows(rotations[track, frames], rotation_maps[track], scratch)
+        if frame_count and rotations[track, 0, 3] < 0:  # w rounded across zero
             np.negative(rotations[track], out=rotations[track])
+
     skeleton = recording.skeleton
     if skeleton is not None:  # a root's offset is in world axes, the others in their parent's
         offsets = skeleton.offsets.copy()
         roots = skeleton.parents < 0
         offsets[roots] = offsets[roots] @ matrix.T
         skeleton = replace(skeleton, offsets=offsets)
-    return replace(recording, skeleton=skeleton)
+    return replace(recording, skeleton=skeleton), finish_track
+
+
+def _map_rows(
+    rows: npt.NDArray[np.float32], matrix: npt.NDArray[np.float32], scratch: npt.NDArray[np.float32]
+) -> None:
+    """rows <- rows @ matrix in place, (n, k) @ (k, k), with elementwise numpy only.
+
+    Not np.matmul: that goes to the multithreaded BLAS, whose threads spin and wait for each
+    other on a busy 2-CPU machine (a 50 ms pass took 0.3-1.5 s with another process or the
+    Parquet writer thread running). The maps here are yaw rotations, mostly zeros; zero terms
+    are skipped.
+    """
+    source = rows.copy()
+    n = rows.shape[0]
+    tmp = scratch[:n]
+    for j in range(matrix.shape[1]):
+        out = rows[:, j]
+        terms = [(i, matrix[i, j]) for i in range(matrix.shape[0]) if matrix[i, j] != 0]
+        if not terms:
+            out[...] = 0
+            continue
+        first, weight = terms[0]
+        np.multiply(source[:, first], weight, out=out)
+        for i, weight in terms[1:]:
+            np.multiply(source[:, i], weight, out=tmp)
+            np.add(out, tmp, out=out)
 
 
 def estimate_height(recording: Recording) -> float:

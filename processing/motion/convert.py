@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from processing.motion.anonymize import AnonymizationReport, anonymize_in_place
+from processing.motion.anonymize import AnonymizationReport, anonymize_deferred
+from processing.motion.columns import arrow_array
 from processing.motion.detect import detect_format
 from processing.motion.formats import ReadOptions
 from processing.motion.formats.base import checked_file_size
@@ -50,6 +52,13 @@ EVENTS_SCHEMA = pa.schema(
         pa.field("kind", pa.string(), nullable=False),
         pa.field("data", pa.string(), nullable=False),
     ]
+)
+# What write_parquet hands the Parquet writer: the track column dictionary-typed, so the writer
+# neither hashes nor compares (for the statistics) a string per row; it is stored as the same
+# Parquet column (UTF-8 strings, dictionary-encoded), and without the Arrow schema in the file
+# metadata it reads back as MOTION_SCHEMA exactly.
+_WRITE_SCHEMA = MOTION_SCHEMA.set(
+    0, pa.field("track", pa.dictionary(pa.int32(), pa.string()), nullable=False)
 )
 _ROW_GROUP_ROWS = 1 << 20
 _DECIMALS = 6  # micrometres / microseconds: beyond any capture precision, keeps JSON stable
@@ -88,19 +97,34 @@ def convert_file(
     rerunning overwrites with identical bytes. Creates ``out_dir`` if needed.
     """
     recording = read_recording(src, length_unit=length_unit)  # ours alone: anonymize in place
-    recording, report = anonymize_in_place(recording, body_size=body_size, seed=seed)
+    recording, report, finish_track = anonymize_deferred(recording, body_size=body_size, seed=seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     parquet_path = out_dir / PARQUET_NAME
     metadata_path = out_dir / METADATA_NAME
-    metadata = build_metadata(recording, report)
-    artifacts = {PARQUET_NAME: parquet_path, METADATA_NAME: metadata_path}
-    _write_atomically(parquet_path, lambda tmp: write_parquet(recording, tmp))
-    artifacts[PREVIEW_NAME] = out_dir / PREVIEW_NAME
+    artifacts = {
+        PARQUET_NAME: parquet_path,
+        METADATA_NAME: metadata_path,
+        PREVIEW_NAME: out_dir / PREVIEW_NAME,
+    }
+    # The motion table, by far the largest artifact, is written on a second thread (pyarrow
+    # releases the GIL), each track's anonymizing pass done as the writer reaches it, while
+    # this thread writes the events; each file is still written atomically.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        motion = pool.submit(
+            _write_atomically,
+            parquet_path,
+            lambda tmp: write_parquet(recording, tmp, prepare_track=finish_track),
+        )
+        try:
+            metadata = build_metadata(recording, report)
+            if recording.events is not None and len(recording.events):
+                events = recording.events
+                artifacts[EVENTS_NAME] = out_dir / EVENTS_NAME
+                _write_atomically(artifacts[EVENTS_NAME], lambda tmp: write_events(events, tmp))
+        finally:
+            motion.result()
+    # The preview after the writer, so every track's poses are anonymized by then.
     _write_atomically(artifacts[PREVIEW_NAME], lambda tmp: write_preview(recording, tmp))
-    if recording.events is not None and len(recording.events):
-        events = recording.events
-        artifacts[EVENTS_NAME] = out_dir / EVENTS_NAME
-        _write_atomically(artifacts[EVENTS_NAME], lambda tmp: write_events(events, tmp))
     text = json.dumps(metadata, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
     _write_atomically(metadata_path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     return ConversionResult(metadata=metadata, artifacts=artifacts)
@@ -115,28 +139,46 @@ def _write_atomically(path: Path, write: Any) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _motion_batches(recording: Recording) -> Iterator[pa.Table]:
+def _motion_batches(
+    recording: Recording,
+    prepare_track: Callable[[int], None] | None = None,
+    *,
+    dictionary_track: bool = False,
+) -> Iterator[pa.Table]:
     """The long table in row groups of at most _ROW_GROUP_ROWS rows, track by track.
 
     Built column-wise from slices of the (T, F) arrays, so at most one row group of columns
     exists at a time: the whole table is never materialised next to the recording.
+    ``prepare_track(i)`` is called just before track i is first read. ``dictionary_track``:
+    tables of ``_WRITE_SCHEMA`` instead of ``MOTION_SCHEMA``.
     """
     frames = recording.frame_count
     step = max(1, _ROW_GROUP_ROWS)
     times = recording.times.astype(np.float64, copy=False)
+    schema = _WRITE_SCHEMA if dictionary_track else MOTION_SCHEMA
+    zeros = arrow_array(np.zeros(min(step, frames), dtype=np.int32))
     for track_index, track in enumerate(recording.tracks):
+        if prepare_track is not None:
+            prepare_track(track_index)
         positions = recording.positions[track_index]
         rotations = recording.rotations[track_index]
         for start in range(0, frames, step):
             stop = min(frames, start + step)
+            name = (
+                pa.DictionaryArray.from_arrays(
+                    zeros[: stop - start], pa.array([track], pa.string())
+                )
+                if dictionary_track
+                else pa.repeat(pa.scalar(track, pa.string()), stop - start)
+            )
             columns = [
-                pa.repeat(pa.scalar(track, pa.string()), stop - start),
-                pa.array(np.arange(start, stop, dtype=np.int32)),
-                pa.array(times[start:stop]),
-                *(pa.array(np.ascontiguousarray(positions[start:stop, i])) for i in range(3)),
-                *(pa.array(np.ascontiguousarray(rotations[start:stop, i])) for i in range(4)),
+                name,
+                arrow_array(np.arange(start, stop, dtype=np.int32)),
+                arrow_array(times[start:stop]),
+                *(arrow_array(positions[start:stop, i]) for i in range(3)),
+                *(arrow_array(rotations[start:stop, i]) for i in range(4)),
             ]
-            yield pa.Table.from_arrays(columns, schema=MOTION_SCHEMA)
+            yield pa.Table.from_arrays(columns, schema=schema)
 
 
 def motion_table(recording: Recording) -> pa.Table:
@@ -145,14 +187,18 @@ def motion_table(recording: Recording) -> pa.Table:
     return pa.concat_tables(batches) if batches else MOTION_SCHEMA.empty_table()
 
 
-def write_parquet(recording: Recording, path: Path) -> None:
+def write_parquet(
+    recording: Recording, path: Path, *, prepare_track: Callable[[int], None] | None = None
+) -> None:
     """Stream the long table into ``path``: each row group is encoded and compressed on a
     second thread (pyarrow releases the GIL) while the next one is cut from the arrays.
+    ``prepare_track(i)`` (optional) runs just before track i is first read.
     """
     with (
         pq.ParquetWriter(
             path,
-            MOTION_SCHEMA,
+            _WRITE_SCHEMA,
+            store_schema=False,  # the Parquet types alone read back as MOTION_SCHEMA
             compression="zstd",
             use_dictionary=["track"],
             column_encoding={
@@ -165,7 +211,7 @@ def write_parquet(recording: Recording, path: Path) -> None:
         ThreadPoolExecutor(max_workers=1) as pool,
     ):
         pending: Future[None] | None = None
-        for batch in _motion_batches(recording):
+        for batch in _motion_batches(recording, prepare_track, dictionary_track=True):
             if pending is not None:
                 pending.result()
             pending = pool.submit(writer.write_table, batch, row_group_size=_ROW_GROUP_ROWS)
@@ -175,12 +221,12 @@ def write_parquet(recording: Recording, path: Path) -> None:
 
 def write_events(events: Events, path: Path) -> None:
     """Events in time order (stable for ties), one schema for every format."""
-    order = np.argsort(events.times, kind="stable")
+    order = arrow_array(np.argsort(events.times, kind="stable").astype(np.int64))
     table = pa.Table.from_arrays(
         [
-            pa.array(events.times[order].astype(np.float64)),
-            pa.array([events.kinds[i] for i in order], pa.string()),
-            pa.array([events.data[i] for i in order], pa.string()),
+            arrow_array(events.times.astype(np.float64)).take(order),
+            pa.array(events.kinds, pa.string()).take(order),
+            pa.array(events.data, pa.string()).take(order),
         ],
         schema=EVENTS_SCHEMA,
     )
@@ -190,11 +236,11 @@ def write_events(events: Events, path: Path) -> None:
 def _events_summary(events: Events | None) -> dict[str, Any] | None:
     if events is None or not len(events):
         return None
-    kinds, counts = np.unique(np.asarray(events.kinds, dtype=object), return_counts=True)
+    counts = Counter(events.kinds)
     return {
         "file": EVENTS_NAME,
         "count": len(events),
-        "kinds": dict(zip(map(str, kinds), map(int, counts), strict=True)),
+        "kinds": {str(kind): counts[kind] for kind in sorted(counts)},
     }
 
 

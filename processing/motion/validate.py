@@ -27,6 +27,7 @@ When every implausible jump lies within the first MAX_LEADING_DROP frames, those
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import numpy as np
@@ -63,6 +64,8 @@ def checked(recording: Recording) -> Recording:
     track's speeds computed once (again only after leading frames were cut).
     """
     speeds = _Speeds(recording)
+    if recording.frame_count >= 2 and recording.tracks:
+        speeds.prefetch([index for index, _ in _speed_tracks(recording)])
     dropped = _drop_leading_jumps(recording, speeds)
     if dropped is not recording:
         speeds = _Speeds(dropped)
@@ -82,6 +85,16 @@ class _Speeds:
         if self._steps is None:
             self._steps = np.diff(self.recording.times)
         return self._steps
+
+    def prefetch(self, indices: list[int]) -> None:
+        """Compute these tracks' speeds now, two at a time (numpy releases the GIL)."""
+        todo = [index for index in dict.fromkeys(indices) if index not in self.by_track]
+        if len(todo) < 2:
+            return
+        steps = self.steps()
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            found = pool.map(lambda index: _speeds(self.recording, index, steps), todo)
+            self.by_track.update(zip(todo, found, strict=True))
 
     def __call__(self, index: int) -> npt.NDArray[np.float64]:
         speed = self.by_track.get(index)
@@ -175,9 +188,20 @@ def _speed_tracks(recording: Recording) -> list[tuple[int, str]]:
 def _speeds(
     recording: Recording, index: int, steps: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.float64]:
-    """Speed (m/s) of one track over each step between consecutive frames, (F - 1,)."""
-    moved = np.diff(recording.positions[index].astype(np.float64), axis=0)
-    speed: npt.NDArray[np.float64] = np.sqrt(np.einsum("ij,ij->i", moved, moved)) / steps
+    """Speed (m/s) of one track over each step between consecutive frames, (F - 1,).
+
+    Chunk by chunk of frames, so the float64 temporaries stay small (two tracks are done at
+    once by ``_Speeds.prefetch``); the same values as the whole-array expression.
+    """
+    positions = recording.positions[index]
+    steps_count = max(positions.shape[0] - 1, 0)
+    speed: npt.NDArray[np.float64] = np.empty(steps_count, dtype=np.float64)
+    for start in range(0, steps_count, _CHUNK_FRAMES):
+        stop = min(start + _CHUNK_FRAMES, steps_count)
+        moved = np.diff(positions[start : stop + 1].astype(np.float64), axis=0)
+        np.divide(
+            np.sqrt(np.einsum("ij,ij->i", moved, moved)), steps[start:stop], out=speed[start:stop]
+        )
     return speed
 
 

@@ -338,9 +338,10 @@ def _decode_document(data: bytes) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise _bad_document("It is not a readable BSON document.")
     try:
-        return _plain(document)
+        plain: dict[str, Any] = _plain(document)
     except RecursionError:
         raise _bad_document("Its fields are nested too deeply.") from None
+    return plain
 
 
 def _plain(value: Any) -> Any:
