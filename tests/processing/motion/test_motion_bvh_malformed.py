@@ -189,6 +189,7 @@ def test_rejection_string_is_code_then_message(tmp_path):
 @FUZZ
 @given(st.binary(max_size=3000))
 def test_fuzz_arbitrary_bytes_only_ever_reject(content):
+    # Any format: detection sees these bytes first (the format-specific fuzz tests follow).
     convert_bytes(content)
 
 
