@@ -248,7 +248,9 @@ def _check_header(line: bytes, expected: list[str]) -> None:
 def _read_rows(path: Path, offset: int, columns: int) -> Float64Array:
     names = [f"c{i}" for i in range(columns)]
     try:
-        with pa.memory_map(str(path)) as source:
+        # Streamed, not memory-mapped: a mapped file counts whole towards the process's memory
+        # (as in number_table.py).
+        with pa.OSFile(str(path)) as source:
             source.seek(offset)
             table = pa_csv.read_csv(
                 source,
