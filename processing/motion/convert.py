@@ -7,6 +7,8 @@ Artifacts (both deterministic: same input and options, same bytes):
   numbers, dictionary-encoded track names only.
 * ``metadata.json``: what the table holds and how it was made (see ``build_metadata``), sorted
   keys.
+* ``preview.svg`` and ``preview.json``: a trajectory image and the poses downsampled for a 3D
+  replay in the browser (see ``preview.py``).
 """
 
 from __future__ import annotations
@@ -30,7 +32,12 @@ from processing.motion.detect import detect_format
 from processing.motion.formats import ReadOptions
 from processing.motion.formats.base import checked_file_size
 from processing.motion.model import Events, Recording
-from processing.motion.preview import PREVIEW_NAME, write_preview
+from processing.motion.preview import (
+    MOTION_PREVIEW_NAME,
+    PREVIEW_NAME,
+    write_motion_preview,
+    write_preview,
+)
 from processing.motion.validate import checked
 
 SCHEMA_VERSION = 1
@@ -88,7 +95,7 @@ def convert_file(
     length_unit: str | None = None,
     seed: int | None = None,
 ) -> ConversionResult:
-    """Turn one donated file into ``motion.parquet`` and ``metadata.json`` inside ``out_dir``.
+    """Turn one donated file into the artifacts (module docstring) inside ``out_dir``.
 
     ``body_size`` is the dataset's profile (keep | normalize | noise); ``length_unit`` overrides
     unit detection for formats that guess it (BVH); ``seed`` seeds the noise profile (default:
@@ -105,6 +112,7 @@ def convert_file(
         PARQUET_NAME: parquet_path,
         METADATA_NAME: metadata_path,
         PREVIEW_NAME: out_dir / PREVIEW_NAME,
+        MOTION_PREVIEW_NAME: out_dir / MOTION_PREVIEW_NAME,
     }
     # The motion table, by far the largest artifact, is written on a second thread (pyarrow
     # releases the GIL), each track's anonymizing pass done as the writer reaches it, while
@@ -125,6 +133,9 @@ def convert_file(
             motion.result()
     # The preview after the writer, so every track's poses are anonymized by then.
     _write_atomically(artifacts[PREVIEW_NAME], lambda tmp: write_preview(recording, tmp))
+    _write_atomically(
+        artifacts[MOTION_PREVIEW_NAME], lambda tmp: write_motion_preview(recording, tmp)
+    )
     text = json.dumps(metadata, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
     _write_atomically(metadata_path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     return ConversionResult(metadata=metadata, artifacts=artifacts)

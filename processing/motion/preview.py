@@ -1,19 +1,33 @@
-"""A small preview image of a recording: head and hand trajectories seen from above and the front.
+"""Previews of a recording, both built from the anonymized recording (what researchers get).
 
-SVG, so it needs no imaging library, stays a few kilobytes, and is byte-identical for the same
-input. Drawn from the anonymized recording, so it shows exactly what researchers get.
+* ``preview.svg``: head and hand trajectories seen from above and the front. SVG, so it needs no
+  imaging library, stays a few kilobytes, and is byte-identical for the same input.
+* ``preview.json``: the poses downsampled for a 3D replay in the browser (see
+  ``build_motion_preview``). Sorted keys, no whitespace: byte-identical for the same input.
 """
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from processing.motion.model import Float64Array, Recording
 
 PREVIEW_NAME = "preview.svg"
+MOTION_PREVIEW_NAME = "preview.json"
+MOTION_PREVIEW_VERSION = 1
+# A browser replays ~30 frames/s smoothly; a bounded frame count keeps the file small whatever
+# the recording's length (a long take is strided more coarsely, still over its whole length).
+MOTION_PREVIEW_MAX_RATE = 30.0
+MOTION_PREVIEW_MAX_FRAMES = 1800
+# Full-body skeletons have ~20-70 joints; beyond this the replay shows no more than a blur.
+MOTION_PREVIEW_MAX_TRACKS = 64
 _PANEL = 220  # px, square panels
 _PAD = 14
 _MAX_POINTS = 400
@@ -83,3 +97,86 @@ def render_preview_svg(recording: Recording) -> str:
 
 def write_preview(recording: Recording, path: Path) -> None:
     path.write_text(render_preview_svg(recording), encoding="utf-8")
+
+
+def _preview_frames(recording: Recording) -> npt.NDArray[np.intp]:
+    """Frame indices spread evenly over the whole recording, first and last included."""
+    frames = recording.frame_count
+    if frames == 0:
+        return np.zeros(0, dtype=np.intp)
+    stride = max(1.0, recording.frame_rate / MOTION_PREVIEW_MAX_RATE)
+    count = min(MOTION_PREVIEW_MAX_FRAMES, frames, max(2, math.ceil(frames / stride)))
+    picked = np.rint(np.linspace(0, frames - 1, count)).astype(np.intp)
+    return np.unique(picked)
+
+
+def _preview_tracks(recording: Recording) -> tuple[list[int], list[int | None]]:
+    """Track indices to show (head and hands first claim a place, then joints in order) and
+    each one's parent as an index into that list, re-attached to the nearest kept ancestor."""
+    roles = list(recording.roles)
+    named = [i for i, role in enumerate(roles) if role != "joint"]
+    room = max(0, MOTION_PREVIEW_MAX_TRACKS - len(named))
+    joints = [i for i, role in enumerate(roles) if role == "joint"][:room]
+    kept = sorted(named[:MOTION_PREVIEW_MAX_TRACKS] + joints)
+    position = {track: index for index, track in enumerate(kept)}
+    skeleton = recording.skeleton
+    parents: list[int | None] = []
+    for track in kept:  # per track, never per frame
+        parent: int | None = None
+        if skeleton is not None and track < len(skeleton.parents):
+            ancestor = int(skeleton.parents[track])
+            while ancestor >= 0 and ancestor not in position:
+                ancestor = int(skeleton.parents[ancestor])
+            parent = position.get(ancestor)
+        parents.append(parent)
+    return kept, parents
+
+
+def build_motion_preview(recording: Recording) -> dict[str, Any]:
+    """The anonymized poses for a 3D replay: at most MOTION_PREVIEW_MAX_RATE frames/s and
+    MOTION_PREVIEW_MAX_FRAMES frames, strided evenly over the whole recording; at most
+    MOTION_PREVIEW_MAX_TRACKS tracks. Positions in integer millimetres (``positions_mm[f]`` is
+    x, y, z of every track in order), times in integer milliseconds; ``parent`` is a track's
+    skeleton parent (index into ``tracks``) or null. Holds only what ``metadata.json`` and
+    ``motion.parquet`` already hold: names and roles of tracks, positions, times and the facts.
+    """
+    frames = _preview_frames(recording)
+    kept, parents = _preview_tracks(recording)
+    # (F', T', 3) in millimetres; float64 before rounding so large values stay exact.
+    poses = recording.positions[kept][:, frames].astype(np.float64).transpose(1, 0, 2)
+    millimetres = np.rint(poses * 1000.0).astype(np.int64)
+    flat = millimetres.reshape(len(frames), -1)
+    if flat.size:
+        low, high = millimetres.min(axis=(0, 1)).tolist(), millimetres.max(axis=(0, 1)).tolist()
+    else:
+        low, high = [0, 0, 0], [0, 0, 0]
+    return {
+        "version": MOTION_PREVIEW_VERSION,
+        "facts": {
+            "source_format": recording.source_format,
+            "duration_s": round(recording.duration_s, 3),
+            "frame_rate": round(float(recording.frame_rate), 3),
+            "frame_count": recording.frame_count,
+            "tracks": len(recording.tracks),
+        },
+        "tracks": [
+            {"name": recording.tracks[t], "role": recording.roles[t], "parent": parent}
+            for t, parent in zip(kept, parents, strict=True)
+        ],
+        "tracks_omitted": len(recording.tracks) - len(kept),
+        "units": {"length": "mm", "time": "ms"},
+        "bounds_mm": {"min": low, "max": high},
+        "times_ms": np.rint(recording.times[frames] * 1000.0).astype(np.int64).tolist(),
+        "positions_mm": flat.tolist(),
+    }
+
+
+def render_motion_preview(recording: Recording) -> str:
+    """``build_motion_preview`` as compact JSON with sorted keys (deterministic bytes)."""
+    return json.dumps(
+        build_motion_preview(recording), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+
+
+def write_motion_preview(recording: Recording, path: Path) -> None:
+    path.write_text(render_motion_preview(recording), encoding="utf-8")
