@@ -1,3 +1,5 @@
+import uuid
+
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -38,6 +40,12 @@ class User(AbstractUser):
     first_name = None  # type: ignore[assignment]
     last_name = None  # type: ignore[assignment]
     email = models.EmailField(_("email address"), unique=True)
+    # The id a consent receipt names the donor by: opaque, and not the database key.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Shown with credited data when the donor chooses credit under a pseudonym; never the email.
+    pseudonym = models.CharField(
+        _("public pseudonym"), max_length=40, unique=True, null=True, blank=True
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []  # type: ignore[misc]

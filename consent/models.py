@@ -17,6 +17,16 @@ class ConsentDocument(models.Model):
     sha256 = models.CharField(max_length=64, editable=False)
     effective_at = models.DateTimeField()
     scopes_offered = models.JSONField(default=list)
+    summary_of_changes = models.TextField(
+        blank=True, help_text=_("What changed since the previous version, for donors.")
+    )
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

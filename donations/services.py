@@ -182,3 +182,112 @@ def donation_review(
             reason=reason,
         )
     return donation
+
+
+# --- Withdrawal (consent) ----------------------------------------------------------------------
+
+
+class AlreadyWithdrawnError(DonationError):
+    """The donation was withdrawn before; nothing more to do (the message says so)."""
+
+
+def _storage_delete_prefix(prefix: str) -> None:
+    """Delete every object under `prefix`: one listing by prefix on S3, a folder walk on disk."""
+    bucket = getattr(default_storage, "bucket", None)
+    if bucket is not None:  # django-storages' S3Storage
+        bucket.objects.filter(Prefix=default_storage._normalize_name(prefix)).delete()  # type: ignore[attr-defined]
+        return
+    if not default_storage.exists(prefix):
+        return
+    folders, files = default_storage.listdir(prefix)
+    for name in files:
+        default_storage.delete(f"{prefix.rstrip('/')}/{name}")
+    for folder in folders:
+        _storage_delete_prefix(f"{prefix.rstrip('/')}/{folder}/")
+
+
+def _donation_objects_delete(
+    *, donation_id: str, raw_keys: list[str], artifact_prefix: str
+) -> None:
+    """After commit: remove a withdrawn donation's raw upload and processed artifacts."""
+    for key in raw_keys:
+        default_storage.delete(key)
+    # Anything else under the donation's raw folder (an unfinished upload, say) goes too.
+    _storage_delete_prefix(f"raw/{donation_id}/")
+    if artifact_prefix:
+        _storage_delete_prefix(artifact_prefix)
+    logger.info("donation %s: objects deleted after withdrawal", donation_id)
+
+
+def _donation_withdraw_in_transaction(*, donor: User, donation: Donation, method: str) -> Donation:
+    from consent.services import consent_withdraw
+
+    if donation.donor_id != donor.pk:  # callers fetch it through donation_get_for_user
+        raise DonationError("This donation is not yours.")
+    if donation.status == DonationStatus.WITHDRAWN:
+        raise AlreadyWithdrawnError("This donation was already withdrawn.")
+    raw_keys = list(donation.files.values_list("storage_key", flat=True))
+    artifact_prefix = donation.artifact_prefix
+    # Artifacts are content-addressed: an identical upload by another donation shares them, and
+    # that donation keeps its own consent. Its copy is the same bytes, so nothing more leaks.
+    sharing = Donation.objects.filter(artifact_prefix=artifact_prefix).exclude(pk=donation.pk)
+    if artifact_prefix and sharing.exists():
+        artifact_prefix = ""
+    consent_withdraw(donor=donor, donation_id=donation.pk, method=method)
+    try:
+        donation_transition(
+            donation=donation,
+            to_status=DonationStatus.WITHDRAWN,
+            actor=donor,
+            note="withdrawn by the donor",
+            artifact_prefix="",
+        )
+    except TransitionError as exc:
+        # Another request moved it meanwhile; if that was a withdrawal, say so plainly.
+        if Donation.objects.filter(pk=donation.pk, status=DonationStatus.WITHDRAWN).exists():
+            raise AlreadyWithdrawnError("This donation was already withdrawn.") from exc
+        raise
+    transaction.on_commit(
+        lambda: _donation_objects_delete(
+            donation_id=str(donation.pk), raw_keys=raw_keys, artifact_prefix=artifact_prefix
+        ),
+        robust=True,
+    )
+    return donation
+
+
+def donation_withdraw(*, donor: User, donation: Donation, method: str) -> Donation:
+    """Withdraw consent for one donation: evidence, status, then its objects.
+
+    In one transaction: appends a per-donation `withdraw` ConsentEvent and moves the donation to
+    `withdrawn` (which keeps it out of every later release build, as builds select accepted
+    donations only). After commit, deletes its raw objects and everything under its artifact
+    prefix. A worker still processing it re-reads the status and discards its output.
+    Raises AlreadyWithdrawnError for a donation withdrawn before (safe to retry).
+    """
+    with transaction.atomic(durable=True):
+        return _donation_withdraw_in_transaction(donor=donor, donation=donation, method=method)
+
+
+def donation_withdraw_all(*, donor: User, method: str) -> list[Donation]:
+    """Withdraw everything: each donation not yet withdrawn, then an account-wide withdrawal.
+
+    One transaction; the objects of each donation are deleted after commit. Returns the
+    donations withdrawn now (possibly none). Safe to retry.
+    """
+    with transaction.atomic(durable=True):
+        return donation_withdraw_all_in_transaction(donor=donor, method=method)
+
+
+def donation_withdraw_all_in_transaction(*, donor: User, method: str) -> list[Donation]:
+    """donation_withdraw_all inside the caller's transaction (account deletion uses it)."""
+    from consent.services import consent_withdraw
+
+    withdrawn = []
+    pending = Donation.objects.filter(donor=donor).exclude(status=DonationStatus.WITHDRAWN)
+    for donation in pending.select_for_update().order_by("created_at"):
+        withdrawn.append(
+            _donation_withdraw_in_transaction(donor=donor, donation=donation, method=method)
+        )
+    consent_withdraw(donor=donor, donation_id=None, method=method)
+    return withdrawn

@@ -4,7 +4,7 @@ from django.core.files.storage import default_storage
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.decorators import curator_required
 from consent.models import ConsentEvent
@@ -17,7 +17,12 @@ from donations.selectors import (
     donation_list_awaiting_review,
     donation_list_for_user,
 )
-from donations.services import donation_create_from_upload, donation_review
+from donations.services import (
+    AlreadyWithdrawnError,
+    donation_create_from_upload,
+    donation_review,
+    donation_withdraw,
+)
 from releases.forms import ReleaseCreateForm
 from releases.selectors import dataset_list_public, release_list_for_curation
 
@@ -118,3 +123,30 @@ def curation_review(request: HttpRequest, donation_id: str) -> HttpResponse:
     else:
         messages.success(request, _("Decision recorded."))
     return redirect("donations:curation_queue")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def donation_withdraw_view(request: HttpRequest, donation_id: str) -> HttpResponse:
+    """GET: what withdrawing does, and one button. POST: withdraw consent for this donation."""
+    donation = donation_get_for_user(user=request.user, donation_id=donation_id)  # type: ignore[arg-type]
+    if donation is None:
+        raise Http404
+    if request.method == "POST":
+        try:
+            donation_withdraw(
+                donor=request.user,  # type: ignore[arg-type]
+                donation=donation,
+                method=ConsentEvent.Method.WEB,
+            )
+        except AlreadyWithdrawnError as exc:
+            messages.info(request, str(exc))
+        except DonationError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request,
+                _("Withdrawn. Processing stops and the files of this donation are being deleted."),
+            )
+        return redirect("donations:detail", donation_id=donation.pk)
+    return render(request, "donations/withdraw.html", {"donation": donation})
