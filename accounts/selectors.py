@@ -6,3 +6,9 @@ def user_is_curator(*, user: User) -> bool:
     if not user.is_authenticated or not user.is_staff:
         return False
     return user.groups.filter(name=CURATORS_GROUP).exists()
+
+
+def user_has_token(*, user: User) -> bool:
+    from rest_framework.authtoken.models import Token
+
+    return Token.objects.filter(user=user).exists()

@@ -1,10 +1,15 @@
+import logging
 import re
+import uuid
 
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import CURATORS_GROUP, User
+
+logger = logging.getLogger(__name__)
 
 
 def user_create_verified(*, email: str, password: str, curator: bool = False) -> User:
@@ -62,4 +67,81 @@ def user_set_pseudonym(*, user: User, pseudonym: str) -> User:
             user.save(update_fields=["pseudonym"])
     except IntegrityError as exc:
         raise AccountError(_("That pseudonym is taken. Please choose another.")) from exc
+    return user
+
+
+def user_token_rotate(*, user: User) -> str:
+    """Replace the user's API token with a new one and return its key (shown to them once).
+
+    Any previous token stops working at once. Safe to retry: each call issues a fresh key.
+    """
+    from rest_framework.authtoken.models import Token
+
+    with transaction.atomic(durable=True):
+        Token.objects.filter(user=user).delete()
+        return str(Token.objects.create(user=user).key)
+
+
+def user_token_revoke(*, user: User) -> None:
+    """Delete the user's API token, if any."""
+    from rest_framework.authtoken.models import Token
+
+    with transaction.atomic(durable=True):
+        Token.objects.filter(user=user).delete()
+
+
+def _user_sessions_delete(*, user: User) -> None:
+    # Scrubbing the password already invalidates every session (Django checks the session's
+    # password hash); deleting the rows as well leaves nothing of the account behind.
+    from django.conf import settings
+    from django.contrib.sessions.models import Session
+
+    if settings.SESSION_ENGINE != "django.contrib.sessions.backends.db":
+        return
+    user_pk = str(user.pk)
+    for session in Session.objects.filter(expire_date__gte=timezone.now()).iterator():
+        if session.get_decoded().get("_auth_user_id") == user_pk:
+            session.delete()
+
+
+def user_delete(*, user: User, method: str) -> User:
+    """Delete an account: withdraw everything, then remove the account's personal data.
+
+    In one transaction: every donation is withdrawn (objects deleted after commit) and an
+    account-wide withdraw event appended; then the User row is scrubbed (email replaced by
+    `deleted-<random>@invalid`, unusable password, inactive, no pseudonym, no staff rights or
+    groups) and its email addresses, API token and sessions are deleted. The row itself stays
+    because the consent events that reference it are the evidence of what was agreed and
+    withdrawn. Not reversible. Calling it again on a deleted account only re-scrubs.
+    """
+    from allauth.account.models import EmailAddress
+    from rest_framework.authtoken.models import Token
+
+    from donations.services import donation_withdraw_all_in_transaction
+
+    with transaction.atomic(durable=True):
+        if user.is_active:
+            donation_withdraw_all_in_transaction(donor=user, method=method)
+        user.email = f"deleted-{uuid.uuid4().hex}@invalid"
+        user.set_unusable_password()
+        user.is_active = False
+        user.is_staff = False
+        user.is_superuser = False
+        user.pseudonym = None
+        user.save(
+            update_fields=[
+                "email",
+                "password",
+                "is_active",
+                "is_staff",
+                "is_superuser",
+                "pseudonym",
+            ]
+        )
+        user.groups.clear()
+        user.user_permissions.clear()
+        EmailAddress.objects.filter(user=user).delete()
+        Token.objects.filter(user=user).delete()
+        _user_sessions_delete(user=user)
+    logger.info("account %s deleted", user.pk)
     return user

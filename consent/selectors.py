@@ -65,6 +65,11 @@ def consent_event_get_for_user(*, user: User, event_id: UUID | str) -> ConsentEv
     )
 
 
+def renewal_cache_key(user_id: int) -> str:
+    """Where the consent banner caches a donor's renewal state (dropped when they act)."""
+    return f"consent-renewal:{user_id}"
+
+
 def consent_renewal_get_for_user(*, user: User) -> ConsentDocument | None:
     """The current document, when the donor's account-wide grant was given under an older one.
 

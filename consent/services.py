@@ -1,13 +1,20 @@
 from datetime import datetime
 from uuid import UUID
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from consent.models import ConsentDocument, ConsentEvent
 from consent.scopes import Credit, normalize_scopes
+from consent.selectors import (
+    consent_document_get_current,
+    consent_event_get_effective,
+    renewal_cache_key,
+)
 
 
 class ConsentError(Exception):
@@ -37,18 +44,21 @@ def consent_grant(
     except ValueError as exc:
         raise ConsentError(str(exc)) from exc
     if not scopes:
-        raise ConsentError("Choose at least one thing you agree to share.")
+        raise ConsentError(_("Choose at least one thing you agree to share."))
     offered = set(document.scopes_offered)
     if not set(scopes) <= offered:
-        raise ConsentError("This version of the consent form does not offer one of those scopes.")
+        raise ConsentError(
+            _("This version of the consent form does not offer one of those scopes.")
+        )
     if credit == Credit.PSEUDONYM and not (pseudonym or donor.pseudonym):
-        raise ConsentError("Choose a public pseudonym to be credited under one.")
+        raise ConsentError(_("Choose a public pseudonym to be credited under one."))
     with transaction.atomic(durable=True):
         if credit == Credit.PSEUDONYM and pseudonym and pseudonym != donor.pseudonym:
             try:
                 user_set_pseudonym(user=donor, pseudonym=pseudonym)
             except AccountError as exc:
                 raise ConsentError(str(exc)) from exc
+        transaction.on_commit(lambda: cache.delete(renewal_cache_key(donor.pk)))
         return ConsentEvent.objects.create(
             donor=donor,
             donation_id=donation_id,
@@ -74,13 +84,12 @@ def consent_withdraw(
     the document the withdrawn consent was given under, or the current one if there was none.
     Not idempotent: each call is a new event.
     """
-    from consent.selectors import consent_document_get_current, consent_event_get_effective
-
     previous = consent_event_get_effective(donor=donor, donation_id=donation_id)
     document = previous.document if previous is not None else consent_document_get_current()
     if document is None:
-        raise ConsentError("No consent form has been published yet.")
+        raise ConsentError(_("No consent form has been published yet."))
     with transaction.atomic():
+        transaction.on_commit(lambda: cache.delete(renewal_cache_key(donor.pk)))
         return ConsentEvent.objects.create(
             donor=donor,
             donation_id=donation_id,
@@ -108,19 +117,21 @@ def consent_document_publish(
     for an empty text, no scopes, an unknown scope or a missing summary of changes (after v1).
     """
     if not text.strip() or not title.strip():
-        raise ConsentError("A consent document needs a title and a text.")
+        raise ConsentError(_("A consent document needs a title and a text."))
     try:
         scopes_offered = normalize_scopes(scopes_offered)
     except ValueError as exc:
         raise ConsentError(str(exc)) from exc
     if not scopes_offered:
-        raise ConsentError("A consent document must offer at least one scope.")
+        raise ConsentError(_("A consent document must offer at least one scope."))
     with transaction.atomic(durable=True):
         # Lock the newest row so two publishers cannot both become version N + 1 silently:
         # the unique constraint would reject the second anyway, this makes it wait instead.
         last = ConsentDocument.objects.select_for_update().order_by("-version").first()
         if last is not None and not summary_of_changes.strip():
-            raise ConsentError("Say what changed since the previous version; donors will see it.")
+            raise ConsentError(
+                _("Say what changed since the previous version; donors will see it.")
+            )
         version = (ConsentDocument.objects.aggregate(v=Max("version"))["v"] or 0) + 1
         return ConsentDocument.objects.create(
             version=version,

@@ -80,6 +80,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "accounts.context_processors.roles",
+                "consent.context_processors.consent_renewal",
             ],
         },
     },
@@ -128,6 +129,15 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[MetaGen] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = env.str("ACCOUNT_DEFAULT_HTTP_PROTOCOL", default="http")
+# Failed sign-ins are limited per IP and per account on the shared (Redis) cache, so every web
+# process counts the same attempts. allauth's format: "<count>/<period>/<key>".
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": env.str("ACCOUNT_RATE_LIMIT_LOGIN_FAILED", default="10/m/ip,5/5m/key"),
+    "login": "30/m/ip",
+    "signup": "20/m/ip",
+    "reset_password": "20/m/ip,5/m/key",
+    "confirm_email": "1/3m/key",
+}
 
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="MetaGen <noreply@metagen.invalid>")
@@ -267,6 +277,14 @@ LOGGING = {
 }
 
 # --- Platform -------------------------------------------------------------------------------
+# The data controller named in consent receipts (consent/receipts.py).
+CONSENT_CONTROLLER_NAME = env.str("CONSENT_CONTROLLER_NAME", default="The MetaGen project")
+CONSENT_CONTROLLER_CONTACT = env.str("CONSENT_CONTROLLER_CONTACT", default="Privacy team")
+CONSENT_CONTROLLER_ADDRESS = env.str("CONSENT_CONTROLLER_ADDRESS", default="")
+CONSENT_CONTROLLER_EMAIL = env.str("CONSENT_CONTROLLER_EMAIL", default="privacy@metagen.invalid")
+CONSENT_CONTROLLER_PHONE = env.str("CONSENT_CONTROLLER_PHONE", default="")
+CONSENT_CONTROLLER_URL = env.str("CONSENT_CONTROLLER_URL", default=SITE_URL)
+CONSENT_JURISDICTION = env.str("CONSENT_JURISDICTION", default="EU (GDPR)")
 PROCESSING_SOFT_TIME_LIMIT = env.int("PROCESSING_SOFT_TIME_LIMIT", default=15 * 60)
 PROCESSING_TIME_LIMIT = PROCESSING_SOFT_TIME_LIMIT + 60
 # Transient storage errors: retried this many times, waiting base * 2**attempt seconds (+ jitter).

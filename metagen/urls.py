@@ -10,6 +10,7 @@ urlpatterns = [
     path("health/", health, name="health"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("account/", include("accounts.urls")),
     path("consent/", include("consent.urls")),
     path("", include("donations.urls")),
     path("", include("releases.urls")),
