@@ -8,6 +8,11 @@ urlpatterns = [
     path("donations/new/", views.donation_create, name="create"),
     path("donations/<uuid:donation_id>/", views.donation_detail, name="detail"),
     path("donations/<uuid:donation_id>/preview.svg", views.donation_preview, name="preview"),
+    path(
+        "donations/<uuid:donation_id>/preview.json",
+        views.donation_preview_motion,
+        name="preview_motion",
+    ),
     path("donations/<uuid:donation_id>/withdraw/", views.donation_withdraw_view, name="withdraw"),
     path("curate/", views.curation_queue, name="curation_queue"),
     path("curate/donations/<uuid:donation_id>/review/", views.curation_review, name="review"),

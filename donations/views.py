@@ -16,6 +16,7 @@ from donations.selectors import (
     donation_get_or_none,
     donation_list_awaiting_review,
     donation_list_for_user,
+    donation_motion_preview_for_user,
 )
 from donations.services import (
     AlreadyWithdrawnError,
@@ -84,6 +85,17 @@ def donation_preview(request: HttpRequest, donation_id: str) -> HttpResponse:
     # The image is the donor's data: never cached by shared caches, and no scripts in it run.
     response["Cache-Control"] = "private, max-age=300"
     response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    return response
+
+
+@login_required
+def donation_preview_motion(request: HttpRequest, donation_id: str) -> HttpResponse:
+    """The anonymized poses (preview.json) of the donor's own processed donation, for the replay."""
+    preview = donation_motion_preview_for_user(user=request.user, donation_id=donation_id)  # type: ignore[arg-type]
+    if preview is None:
+        raise Http404
+    response = HttpResponse(preview, content_type="application/json")
+    response["Cache-Control"] = "private, max-age=300"
     return response
 
 

@@ -1,0 +1,38 @@
+"""Template filters for the donor's pages: next steps, advice and consent scopes in plain words."""
+
+from django import template
+from django.utils.functional import Promise
+
+from consent.scopes import Modality, Use
+from donations.advice import Advice, advice_for, next_step_for
+
+register = template.Library()
+
+
+@register.filter
+def next_step(status: str) -> str | Promise:
+    return next_step_for(status)
+
+
+@register.filter
+def advice(code: str) -> Advice:
+    return advice_for(code)
+
+
+@register.filter
+def scope_label(scope: str) -> str:
+    """`motion:open_release` -> `Motion (head, hands, body): Open release to anyone`."""
+    modality, _sep, use = scope.partition(":")
+    if modality in Modality.values and use in Use.values:
+        return f"{Modality(modality).label}: {Use(use).label}"
+    return scope
+
+
+@register.filter
+def previewable(donation: object) -> bool:
+    """Whether the donation's processed artifacts exist and the donor may replay them."""
+    from donations.selectors import PREVIEWABLE_STATUSES
+
+    return bool(getattr(donation, "artifact_prefix", "")) and (
+        getattr(donation, "status", None) in PREVIEWABLE_STATUSES
+    )
