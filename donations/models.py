@@ -15,11 +15,13 @@ class DonationStatus(models.TextChoices):
     ACCEPTED = "accepted", _("Accepted")
     DECLINED = "declined", _("Declined")
     WITHDRAWN = "withdrawn", _("Withdrawn")
+    # The upload was cancelled or never finished; nothing of it is kept.
+    ABANDONED = "abandoned", _("Abandoned")
 
 
 # DESIGN.md, "The journey of a recording". Withdrawal is allowed from any status but itself.
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
-    DonationStatus.CREATED: frozenset({DonationStatus.UPLOADED}),
+    DonationStatus.CREATED: frozenset({DonationStatus.UPLOADED, DonationStatus.ABANDONED}),
     DonationStatus.UPLOADED: frozenset({DonationStatus.PROCESSING}),
     DonationStatus.PROCESSING: frozenset(
         {DonationStatus.PROCESSED, DonationStatus.REJECTED, DonationStatus.FAILED}
@@ -30,6 +32,7 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     DonationStatus.ACCEPTED: frozenset(),
     DonationStatus.DECLINED: frozenset(),
     DonationStatus.WITHDRAWN: frozenset(),
+    DonationStatus.ABANDONED: frozenset(),
 }
 
 
@@ -125,3 +128,69 @@ class CurationDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.decision} {self.donation_id}"
+
+
+class UploadSession(models.Model):
+    """One file of a donation on its way to object storage, uploaded in parts (S3 multipart).
+
+    The object lands under `storage_key` (`raw/<donation>/<file id>`, never the donor's file
+    name); `file_id` becomes the DonationFile's id when the upload completes. Every part but the
+    last is exactly `part_size` bytes, which lets the worker re-check each part's checksum.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        COMPLETED = "completed", _("Completed")
+        ABORTED = "aborted", _("Aborted")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    donation = models.ForeignKey(Donation, on_delete=models.CASCADE, related_name="upload_sessions")
+    kind = models.CharField(max_length=16, choices=DonationFile.Kind.choices)
+    file_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    storage_key = models.CharField(max_length=255, unique=True)
+    content_type = models.CharField(max_length=100, blank=True)
+    size = models.PositiveBigIntegerField()
+    part_size = models.PositiveBigIntegerField()
+    part_count = models.PositiveIntegerField()
+    # The S3 multipart upload id; empty with local-disk storage.
+    s3_upload_id = models.CharField(max_length=1024, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    expires_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("created_at",)
+        constraints = [
+            models.UniqueConstraint(fields=("donation", "kind"), name="one_upload_per_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.id)
+
+    def part_length(self, part_number: int) -> int:
+        """How many bytes part `part_number` (1-based) holds: part_size, less for the last."""
+        return min(self.part_size, self.size - (part_number - 1) * self.part_size)
+
+
+class UploadPart(models.Model):
+    """The SHA-256 (base64, as S3 spells it) a client declared for one part when it was signed.
+
+    The worker recomputes each part's digest over the stored object and compares: the record
+    makes it authoritative even where storage does not verify part checksums.
+    """
+
+    session = models.ForeignKey(UploadSession, on_delete=models.CASCADE, related_name="parts")
+    part_number = models.PositiveIntegerField()
+    checksum_sha256 = models.CharField(max_length=44)
+    stored_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("part_number",)
+        constraints = [
+            models.UniqueConstraint(fields=("session", "part_number"), name="one_row_per_part"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session_id}#{self.part_number}"

@@ -86,6 +86,21 @@ def _check_size(upload: UploadedFile, what: str) -> None:
         raise DonationError(f"The {what} file is larger than the {limit_mb} MB limit.")
 
 
+def donation_consent_require(*, donor: User, with_audio: bool) -> None:
+    """Raise DonationError unless the donor's account-wide consent is a grant covering motion
+    (and audio, when `with_audio`). Shared by every way of starting a donation."""
+    consent = consent_event_get_effective(donor=donor, donation_id=None)
+    if consent is None or consent.action != ConsentEvent.Action.GRANT:
+        raise DonationError("Please give your consent before donating a recording.")
+    if not any(s.startswith("motion:") for s in consent.scopes):
+        raise DonationError("Your consent does not cover motion data, so we cannot accept it.")
+    if with_audio and not any(s.startswith("audio:") for s in consent.scopes):
+        raise DonationError(
+            "Your consent does not cover voice audio. Upload the motion alone, or change your "
+            "consent first."
+        )
+
+
 def donation_create_from_upload(
     *, donor: User, motion_file: UploadedFile, audio_file: UploadedFile | None = None
 ) -> Donation:
@@ -99,16 +114,7 @@ def donation_create_from_upload(
     """
     from processing.tasks import process_donation
 
-    consent = consent_event_get_effective(donor=donor, donation_id=None)
-    if consent is None or consent.action != ConsentEvent.Action.GRANT:
-        raise DonationError("Please give your consent before donating a recording.")
-    if not any(s.startswith("motion:") for s in consent.scopes):
-        raise DonationError("Your consent does not cover motion data, so we cannot accept it.")
-    if audio_file is not None and not any(s.startswith("audio:") for s in consent.scopes):
-        raise DonationError(
-            "Your consent does not cover voice audio. Upload the motion alone, or change your "
-            "consent first."
-        )
+    donation_consent_require(donor=donor, with_audio=audio_file is not None)
     uploads = [(DonationFile.Kind.MOTION, motion_file)]
     if audio_file is not None:
         uploads.append((DonationFile.Kind.AUDIO, audio_file))

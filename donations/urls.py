@@ -5,7 +5,12 @@ from donations import views
 app_name = "donations"
 urlpatterns = [
     path("donations/", views.dashboard, name="dashboard"),
-    path("donations/new/", views.donation_create, name="create"),
+    path("donations/upload/", views.donation_upload, name="upload"),
+    path(
+        "uploads/<uuid:session_id>/parts/<int:part_number>",
+        views.upload_part,
+        name="upload_part",
+    ),
     path("donations/<uuid:donation_id>/", views.donation_detail, name="detail"),
     path("donations/<uuid:donation_id>/preview.svg", views.donation_preview, name="preview"),
     path(

@@ -1,16 +1,21 @@
+import uuid
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.decorators import curator_required
 from consent.models import ConsentEvent
 from consent.selectors import consent_event_get_effective
 from donations.exceptions import DonationError
-from donations.forms import DonationUploadForm, ReviewForm
+from donations.forms import ReviewForm
+from donations.models import DonationFile
 from donations.selectors import (
     donation_get_for_user,
     donation_get_or_none,
@@ -20,9 +25,16 @@ from donations.selectors import (
 )
 from donations.services import (
     AlreadyWithdrawnError,
-    donation_create_from_upload,
     donation_review,
     donation_withdraw,
+)
+from donations.uploads import (
+    EXTENSIONS,
+    PartTooLargeError,
+    UploadError,
+    upload_part_store,
+    upload_part_url_check,
+    upload_session_get,
 )
 from releases.forms import ReleaseCreateForm
 from releases.selectors import dataset_list_public, release_list_for_curation
@@ -38,30 +50,100 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         {
             "donations": donation_list_for_user(user=request.user),  # type: ignore[arg-type]
             "consent": consent if has_consent else None,
-            "form": DonationUploadForm(),
         },
     )
 
 
 @login_required
-@require_POST
-def donation_create(request: HttpRequest) -> HttpResponse:
-    form = DonationUploadForm(request.POST, request.FILES)
-    if form.is_valid():
-        try:
-            donation = donation_create_from_upload(
-                donor=request.user,  # type: ignore[arg-type]
-                motion_file=form.cleaned_data["motion_file"],
-                audio_file=form.cleaned_data["audio_file"],
-            )
-        except DonationError as exc:
-            messages.error(request, str(exc))
-        else:
-            messages.success(request, _("Thank you! Your recording is uploaded and queued."))
-            return redirect("donations:detail", donation_id=donation.pk)
-    else:
-        messages.error(request, _("Choose a file to upload."))
-    return redirect("donations:dashboard")
+def donation_upload(request: HttpRequest) -> HttpResponse:
+    """The upload page: the browser sends the files in parts through the upload API."""
+    consent = consent_event_get_effective(donor=request.user, donation_id=None)  # type: ignore[arg-type]
+    has_consent = consent is not None and consent.action == ConsentEvent.Action.GRANT
+    return render(
+        request,
+        "donations/upload.html",
+        {
+            "consent": consent if has_consent else None,
+            "covers_audio": has_consent and any(s.startswith("audio:") for s in consent.scopes),  # type: ignore[union-attr]
+            "motion_extensions": ",".join(f".{e}" for e in EXTENSIONS[DonationFile.Kind.MOTION]),
+            "audio_extensions": ",".join(f".{e}" for e in EXTENSIONS[DonationFile.Kind.AUDIO]),
+            "max_upload_bytes": settings.MAX_UPLOAD_BYTES,
+            "upload_strings": _upload_strings(),
+        },
+    )
+
+
+def _upload_strings() -> dict[str, str]:
+    """What static/js/upload.js shows, translated here (the script holds no text of its own)."""
+    return {
+        "choose_motion": _("Choose a recording file to upload."),
+        "bad_type": _(
+            "“%(name)s” is not a file type we accept here. Choose one ending in %(allowed)s."
+        ),
+        "empty": _("“%(name)s” is empty."),
+        "too_big": _("“%(name)s” is larger than the %(limit)s limit."),
+        "starting": _("Preparing the upload…"),
+        "checking": _("Checking what was already sent…"),
+        "progress": _("%(sent)s of %(total)s sent · %(speed)s/s · about %(left)s left"),
+        "progress_no_speed": _("%(sent)s of %(total)s sent"),
+        "finishing": _("All parts sent. Finishing…"),
+        "done": _("Upload complete. Opening your donation…"),
+        "failed": _(
+            "The upload stopped: %(reason)s You can resume it: nothing sent so far is lost."
+        ),
+        "network": _("the connection was lost."),
+        "resume": _("Resume upload"),
+        "cancelled": _("Upload cancelled. Nothing of it is kept."),
+        "interrupted": _(
+            "An upload was interrupted. Choose the same file(s) again and press Upload to "
+            "continue where it stopped."
+        ),
+        "no_crypto": _("This browser cannot compute checksums here; please use a current browser."),
+        "seconds": _("%(n)s s"),
+        "minutes": _("%(n)s min"),
+        "hours": _("%(n)s h"),
+    }
+
+
+@csrf_exempt  # authorised by the signed URL, like a presigned S3 URL; no cookie is involved
+@require_http_methods(["PUT"])
+def upload_part(request: HttpRequest, session_id: uuid.UUID, part_number: int) -> HttpResponse:
+    """Local-disk storage only: receive one part of an upload, streamed, never read whole."""
+    try:
+        checksum = upload_part_url_check(
+            session_id=str(session_id),
+            part_number=part_number,
+            signature=request.GET.get("signature", ""),
+        )
+    except UploadError as exc:
+        return JsonResponse({"detail": str(exc)}, status=403)
+    session = upload_session_get(session_id=session_id) if checksum else None
+    if session is None or checksum is None:
+        raise Http404
+    if request.headers.get("x-amz-checksum-sha256", checksum) != checksum:
+        return JsonResponse(
+            {"detail": _("The checksum header differs from the one the part was signed for.")},
+            status=400,
+        )
+    try:
+        content_length = int(request.META.get("CONTENT_LENGTH") or "")
+    except ValueError:
+        return JsonResponse({"detail": _("Send the part with a Content-Length.")}, status=411)
+    try:
+        stored = upload_part_store(
+            session=session,
+            part_number=part_number,
+            checksum_sha256=checksum,
+            body=request,
+            content_length=content_length,
+        )
+    except PartTooLargeError as exc:
+        return JsonResponse({"detail": str(exc)}, status=413)
+    except UploadError as exc:
+        return JsonResponse({"detail": str(exc)}, status=400)
+    response = HttpResponse(status=200)
+    response["ETag"] = stored.etag
+    return response
 
 
 @login_required

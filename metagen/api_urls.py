@@ -7,7 +7,15 @@ from consent.api import (
     ConsentEventViewSet,
     DonationWithdrawView,
 )
-from donations.api import DonationViewSet
+from donations.api import (
+    DonationViewSet,
+    UploadAbortView,
+    UploadCompleteView,
+    UploadOpenView,
+    UploadPartListView,
+    UploadPartSignView,
+    UploadSessionView,
+)
 from releases.api import DatasetViewSet, ReleaseViewSet
 
 app_name = "api"
@@ -29,5 +37,19 @@ urlpatterns = [
     ),
     path("account/delete/", AccountDeleteView.as_view(), name="account-delete"),
     path("", include(router.urls)),
+    path("uploads/", UploadOpenView.as_view(), name="upload-list"),
+    path("uploads/<uuid:session_id>/", UploadSessionView.as_view(), name="upload-detail"),
+    path("uploads/<uuid:session_id>/parts/", UploadPartListView.as_view(), name="upload-parts"),
+    path(
+        "uploads/<uuid:session_id>/parts/<int:part_number>/sign/",
+        UploadPartSignView.as_view(),
+        name="upload-part-sign",
+    ),
+    path(
+        "uploads/<uuid:session_id>/complete/",
+        UploadCompleteView.as_view(),
+        name="upload-complete",
+    ),
+    path("uploads/<uuid:session_id>/abort/", UploadAbortView.as_view(), name="upload-abort"),
     path("datasets/<slug:dataset_slug>/", include(releases.urls)),
 ]

@@ -196,7 +196,19 @@ STORAGES = {
 # Uploads are spooled to disk past this size, so a large body never sits in a web process's memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
-MAX_UPLOAD_BYTES = env.int("MAX_UPLOAD_BYTES", default=512 * 1024 * 1024)
+MAX_UPLOAD_BYTES = env.int("MAX_UPLOAD_BYTES", default=4 * 1024 * 1024 * 1024)
+# Resumable uploads (donations/uploads.py). Browsers send parts of exactly this size (S3 needs at
+# least 5 MiB for all parts but the last), so one part is the largest body a web process sees.
+UPLOAD_PART_SIZE = env.int("UPLOAD_PART_SIZE", default=8 * 1024 * 1024)
+# An upload session left open this long is aborted and its donation marked abandoned.
+UPLOAD_SESSION_TTL_HOURS = env.int("UPLOAD_SESSION_TTL_HOURS", default=24)
+# Presigned part URLs (S3) and signed part URLs (local disk) are valid this long.
+UPLOAD_PART_URL_EXPIRES_S = env.int("UPLOAD_PART_URL_EXPIRES_S", default=15 * 60)
+# Read at request time (donations/api.py UploadRateThrottle), so they can be tuned per deployment.
+UPLOAD_THROTTLE_RATES = {
+    "upload_open": env.str("UPLOAD_THROTTLE_OPEN", default="30/hour"),
+    "upload_part": env.str("UPLOAD_THROTTLE_PART", default="1200/minute"),
+}
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
@@ -222,6 +234,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE = {
+    "abort-abandoned-uploads": {
+        "task": "donations.abort_abandoned_uploads",
+        "schedule": 60 * 60,
+    },
+}
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -1,3 +1,4 @@
+import base64
 import hashlib
 import json
 import logging
@@ -14,6 +15,7 @@ from donations.exceptions import TransitionError
 from donations.models import Donation, DonationFile, DonationStatus
 from donations.selectors import donation_get
 from donations.services import donation_transition
+from donations.uploads import donation_file_record_sha256, upload_checksums_for_file
 from metagen.hashing import CHUNK
 from processing.motion import RejectedRecording, convert_audio, convert_file
 
@@ -24,17 +26,34 @@ PIPELINE_VERSION = 1
 AUDIO_NAME = "audio.flac"
 
 
-def _download(*, key: str, dest: Path) -> str:
-    """Copy an object to a local file in chunks; returns its SHA-256."""
+def _download(*, key: str, dest: Path, part_size: int | None = None) -> tuple[str, list[str]]:
+    """Copy an object to a local file in chunks, in one pass; returns its SHA-256 (hex) and,
+    given `part_size`, the base64 SHA-256 of each upload part as S3 spells part checksums."""
     digest = hashlib.sha256()
+    parts: list[str] = []
+    part = hashlib.sha256()
+    in_part = 0
     with default_storage.open(key, "rb") as src, dest.open("wb") as out:
         while chunk := src.read(CHUNK):
             digest.update(chunk)
             out.write(chunk)
-    return digest.hexdigest()
+            view = memoryview(chunk)
+            while part_size and view:
+                take = min(part_size - in_part, len(view))
+                part.update(view[:take])
+                in_part += take
+                view = view[take:]
+                if in_part == part_size:
+                    parts.append(base64.b64encode(part.digest()).decode())
+                    part, in_part = hashlib.sha256(), 0
+    if in_part:
+        parts.append(base64.b64encode(part.digest()).decode())
+    return digest.hexdigest(), parts
 
 
-def _upload_artifacts(*, prefix: str, artifacts: dict[str, Path]) -> None:
+def _upload_artifacts(*, prefix: str, artifacts: dict[str, Path]) -> list[str]:
+    """Store the artifacts under `prefix`; returns the keys this run wrote."""
+    written = []
     # Keys are content-addressed: an object already there holds the same bytes (a re-run).
     for name, path in sorted(artifacts.items()):
         key = f"{prefix}{name}"
@@ -42,6 +61,32 @@ def _upload_artifacts(*, prefix: str, artifacts: dict[str, Path]) -> None:
             continue
         with path.open("rb") as fh:
             default_storage.save(key, File(fh, name=name))
+        written.append(key)
+    return written
+
+
+CHECKSUM_MISMATCH_MESSAGE = (
+    "A stored file does not match what was uploaded. Please upload it again."
+)
+
+
+def _verify_download(*, stored: DonationFile, dest: Path) -> bool:
+    """Download one raw file and check it against what the upload declared.
+
+    Files from an upload session are checked part by part against the SHA-256 the client
+    declared for each part, then their whole-object SHA-256 is recorded; other files (stored
+    with their SHA-256 already) are compared with it.
+    """
+    upload = upload_checksums_for_file(file_id=stored.pk)
+    if upload is None or stored.sha256:
+        sha256, _parts = _download(key=stored.storage_key, dest=dest)
+        return sha256 == stored.sha256
+    part_size, declared = upload
+    sha256, parts = _download(key=stored.storage_key, dest=dest, part_size=part_size)
+    if parts != [declared.get(n) for n in range(1, len(parts) + 1)] or len(declared) != len(parts):
+        return False
+    donation_file_record_sha256(file=stored, sha256=sha256)
+    return True
 
 
 def donation_process(*, donation_id: str) -> Donation:
@@ -66,14 +111,13 @@ def donation_process(*, donation_id: str) -> Donation:
         raw = {}
         for kind, stored in files.items():
             raw[kind] = workdir / f"raw-{kind}"
-            if _download(key=stored.storage_key, dest=raw[kind]) != stored.sha256:
+            if not _verify_download(stored=stored, dest=raw[kind]):
+                logger.info("donation %s rejected: upload.checksum_mismatch", donation.pk)
                 return _end(
                     donation,
                     DonationStatus.REJECTED,
                     problem_code="upload.checksum_mismatch",
-                    problem_message=(
-                        "A stored file does not match what was uploaded. Please upload it again."
-                    ),
+                    problem_message=CHECKSUM_MISMATCH_MESSAGE,
                 )
         out = workdir / "out"
         try:
@@ -100,8 +144,8 @@ def donation_process(*, donation_id: str) -> Donation:
             ":".join(f"{kind}={files[kind].sha256}" for kind in sorted(files)).encode()
         ).hexdigest()
         prefix = f"processed/{content}/v{PIPELINE_VERSION}/"
-        _upload_artifacts(prefix=prefix, artifacts=artifacts)
-        return _end(
+        written = _upload_artifacts(prefix=prefix, artifacts=artifacts)
+        ended = _end(
             donation,
             DonationStatus.PROCESSED,
             artifact_prefix=prefix,
@@ -109,8 +153,21 @@ def donation_process(*, donation_id: str) -> Donation:
             problem_code="",
             problem_message="",
         )
+        if ended.status != DonationStatus.PROCESSED:
+            _discard_artifacts(donation=ended, prefix=prefix, keys=written)
+        return ended
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _discard_artifacts(*, donation: Donation, prefix: str, keys: list[str]) -> None:
+    """The donation moved (withdrawn) while we worked: delete what this run wrote, unless
+    another donation of the same bytes uses the same content-addressed prefix."""
+    if Donation.objects.filter(artifact_prefix=prefix).exclude(pk=donation.pk).exists():
+        return
+    for key in keys:
+        default_storage.delete(key)
+    logger.info("donation %s: %d artifact(s) of a discarded result deleted", donation.pk, len(keys))
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

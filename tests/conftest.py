@@ -60,6 +60,21 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     existing = {b["Name"] for b in client.list_buckets()["Buckets"]}
     if bucket not in existing:
         client.create_bucket(Bucket=bucket)
+    # Browsers PUT upload parts straight to the bucket: production buckets need this rule too.
+    client.put_bucket_cors(
+        Bucket=bucket,
+        CORSConfiguration={
+            "CORSRules": [
+                {
+                    "AllowedOrigins": ["*"],
+                    "AllowedMethods": ["PUT"],
+                    "AllowedHeaders": ["content-type", "x-amz-checksum-sha256"],
+                    "ExposeHeaders": ["ETag"],
+                    "MaxAgeSeconds": 3600,
+                }
+            ]
+        },
+    )
     yield bucket
     if process is not None:
         process.terminate()
