@@ -2,6 +2,7 @@ import difflib
 from uuid import UUID
 
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models.expressions import OrderBy
 from django.utils import timezone
 
 from accounts.models import User
@@ -37,7 +38,7 @@ def consent_event_get_effective(
     events = ConsentEvent.objects.filter(donor=donor)
     if donation_id is None:
         events = events.filter(donation__isnull=True)
-        order: tuple[object, ...] = ("-created_at",)
+        order: tuple[str | OrderBy, ...] = ("-created_at",)
     else:
         events = events.filter(Q(donation_id=donation_id) | Q(donation__isnull=True))
         own_withdrawal = Case(
@@ -46,7 +47,7 @@ def consent_event_get_effective(
             output_field=IntegerField(),
         )
         order = (own_withdrawal.desc(), "-created_at")
-    return events.select_related("document").order_by(*order).first()  # type: ignore[misc]
+    return events.select_related("document").order_by(*order).first()
 
 
 def consent_event_list_for_user(*, user: User) -> QuerySet[ConsentEvent]:
