@@ -30,17 +30,26 @@ def test_donation_pages_and_api_need_a_login(other_donation):
     assert anonymous.get(reverse("api:donation-list")).status_code == 403
 
 
-def test_uploading_without_consent_is_refused_with_a_reason(client, donor):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
+def test_the_upload_page_asks_for_consent_first_and_the_old_form_url_is_gone(client, donor):
     client.force_login(donor)
-    response = client.post(
-        reverse("donations:create"),
-        {"motion_file": SimpleUploadedFile("a.bvh", b"HIERARCHY\n")},
-        follow=True,
-    )
-    assert b"Please give your consent before donating a recording." in response.content
-    assert not Donation.objects.exists()
+    page = client.get(reverse("donations:upload"))
+    assert page.status_code == 200
+    assert b"Before you donate, please read the consent form" in page.content
+    assert b'id="upload-form"' not in page.content
+    assert client.post("/donations/new/").status_code == 404
+
+
+def test_the_upload_page_offers_audio_only_when_consent_covers_it(client, donor, consent_document):
+    from consent.services import consent_grant
+
+    consent_grant(donor=donor, document=consent_document, scopes=["motion:open_release"])
+    client.force_login(donor)
+    page = client.get(reverse("donations:upload")).content.decode()
+    assert '<label for="motion-file">Recording file</label>' in page
+    assert 'id="audio-file"' not in page
+    assert "Your consent does not cover voice audio" in page
+    assert 'id="upload-strings" type="application/json"' in page
+    assert "<script>" not in page  # no inline script: the client is static/js/upload.js
 
 
 def test_curation_pages_are_for_curators_only(client, donor):

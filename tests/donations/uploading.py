@@ -52,7 +52,9 @@ def put_part(client: Client, signed: dict, data: bytes):  # type: ignore[no-unty
     return requests.put(signed["url"], data=data, headers=signed["headers"], timeout=60)
 
 
-def send_part(client: Client, session: dict, content: bytes, number: int, *, body: bytes | None = None):  # type: ignore[no-untyped-def]
+def send_part(  # type: ignore[no-untyped-def]
+    client: Client, session: dict, content: bytes, number: int, *, body: bytes | None = None
+):
     """Sign part `number` of `content` and PUT it (or `body` instead: a corrupted part)."""
     data = part_bytes(content, session, number)
     signed = sign(client, session["id"], number, data)

@@ -43,8 +43,9 @@ def test_a_new_donor_signs_up_consents_uploads_and_sees_it_processed(
 
     recording = tmp_path / "session.bvh"
     recording.write_text(synthetic_bvh(seconds=3, fps=60, seed=3))
+    page.get_by_role("link", name="Upload a recording").click()
     page.get_by_label("Recording file").set_input_files(recording)
-    page.get_by_role("button", name="Upload").click()
+    page.get_by_role("button", name="Upload", exact=True).click()
     page.wait_for_url(re.compile(r".*/donations/[0-9a-f-]{36}/$"))
 
     # The page follows the status by itself and reloads when processing settles.

@@ -61,12 +61,14 @@ def _grant_consent(client: Client) -> None:
 
 
 def _upload(client: Client, name: str, content: bytes) -> Donation:
-    from django.core.files.uploadedfile import SimpleUploadedFile
+    """The upload protocol as a script speaks it: open, sign and PUT each part, complete."""
+    from tests.donations.uploading import complete, open_upload, send_part
 
-    response = client.post(
-        reverse("donations:create"), {"motion_file": SimpleUploadedFile(name, content)}
-    )
-    assert response.status_code == 302
+    opened = open_upload(client, ("motion", content, name.rsplit(".", 1)[1]))
+    [session] = opened["sessions"]
+    for number in range(1, session["part_count"] + 1):
+        send_part(client, session, content, number)
+    assert complete(client, session["id"]).status_code == 200
     return Donation.objects.get()
 
 
@@ -92,19 +94,19 @@ def test_a_recording_travels_from_donor_to_researcher(
     assert event.scopes == ["motion:model_training", "motion:open_release"]
     assert event.document_sha256 == consent_document.sha256
 
-    # 3. Upload a BVH file: stored under a server-generated key with size and SHA-256.
+    # 3. Upload a BVH file in parts: stored under a server-generated key with its size.
     content = synthetic_bvh(seconds=5, fps=90, seed=7).encode()
     donation = _upload(client, "my-session-with-alice.bvh", content)
     [stored] = donation.files.all()
     assert stored.storage_key == f"raw/{donation.pk}/{stored.pk}"
     assert "alice" not in stored.storage_key
     assert stored.size == len(content)
-    assert stored.sha256 == hashlib.sha256(content).hexdigest()
     assert stored.storage_key in bucket_keys()
 
-    # 4. A worker processes it: uploaded -> processing -> processed, artifacts in storage.
+    # 4. A worker verifies and processes it: uploaded -> processing -> processed.
     donation = _wait_until_settled(donation)
     assert donation.status == DonationStatus.PROCESSED, donation.problem_message
+    assert donation.files.get().sha256 == hashlib.sha256(content).hexdigest()
     moves = [(h.from_status, h.to_status) for h in donation.history.all()]
     assert moves == [
         ("created", "uploaded"),
