@@ -16,14 +16,16 @@ function webglAvailable() {
   }
 }
 
-// Metres, framed on the bounding box of every shown position.
+// Metres: the box around every shown position over the whole take. Its bottom reaches down to
+// the floor (y = 0) when the feet are tracked, else it stays on the tracked body (VR: head and
+// hands float a metre up), so a head-and-hands take is not framed mostly as empty floor.
 function framing(preview) {
   const lo = preview.bounds_mm.min.map((v) => v / 1000);
   const hi = preview.bounds_mm.max.map((v) => v / 1000);
-  lo[1] = Math.min(lo[1], 0); // the floor is at y = 0: keep it in view
+  if (lo[1] < 0.5) lo[1] = Math.min(lo[1], 0);
   const centre = lo.map((v, i) => (v + hi[i]) / 2);
-  const radius = Math.max(0.5, Math.hypot(hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2]) / 2);
-  return { lo, hi, centre, radius };
+  const half = hi.map((v, i) => Math.max(0.3, (v - lo[i]) / 2));
+  return { lo, hi, centre, half };
 }
 
 function segments(preview) {
@@ -48,16 +50,20 @@ class WebGLView {
     sun.position.set(1, 3, -2);
     this.scene.add(sun);
 
-    const { centre, radius } = framing(preview);
-    const size = Math.max(2, Math.ceil(radius * 2 + 1));
+    const { centre, half } = framing(preview);
+    const size = Math.max(2, Math.ceil(2 * Math.max(half[0], half[2]) + 1));
     const grid = new THREE.GridHelper(size, size * 2, 0x9ca3af, 0xd1d5db);
     grid.position.set(centre[0], 0, centre[2]);
     this.scene.add(grid);
 
-    this.camera = new THREE.PerspectiveCamera(40, 16 / 9, 0.05, 100);
-    // In front of the donor (who starts facing -Z), a little to their right and above.
-    const distance = (radius / Math.sin(THREE.MathUtils.degToRad(20))) * 1.1;
-    this.camera.position.set(centre[0] + 0.45 * distance, centre[1] + 0.35 * distance, centre[2] - distance);
+    // In front of the donor (who starts facing -Z), a little to their right and above, far
+    // enough for the box to fit the 16:9 view.
+    const fov = 40;
+    const slope = Math.tan(THREE.MathUtils.degToRad(fov / 2));
+    const distance = 1.2 * Math.max(half[1] / slope, Math.max(half[0], half[2]) / (slope * 16 / 9)) + half[2];
+    this.camera = new THREE.PerspectiveCamera(fov, 16 / 9, 0.05, 100);
+    const way = new THREE.Vector3(0.3, 0.2, -1).normalize().multiplyScalar(distance);
+    this.camera.position.set(centre[0] + way.x, centre[1] + way.y, centre[2] + way.z);
     this.camera.lookAt(centre[0], centre[1], centre[2]);
 
     const sphere = new THREE.SphereGeometry(1, 20, 14);

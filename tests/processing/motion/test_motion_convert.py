@@ -119,7 +119,12 @@ def test_metadata_describes_the_recording(tmp_path):
 def test_real_samples_convert(tmp_path, path):
     result = convert_file(path, tmp_path)
 
-    assert set(result.artifacts) == {"motion.parquet", "metadata.json", "preview.svg"}
+    assert set(result.artifacts) == {
+        "motion.parquet",
+        "metadata.json",
+        "preview.svg",
+        "preview.json",
+    }
     assert all(p.is_file() for p in result.artifacts.values())
 
 
