@@ -35,8 +35,14 @@ class Dataset(models.Model):
         max_length=16, choices=AccessTier.choices, default=AccessTier.OPEN
     )
     required_scopes = models.JSONField(default=list)
+    # Modalities the releases carry beyond motion ("audio", "events"); motion is always carried.
+    modalities = models.JSONField(default=list, blank=True)
     body_size = models.CharField(max_length=16, choices=BodySize.choices, default=BodySize.KEEP)
     dua_text = models.TextField(blank=True)
+    citation = models.TextField(
+        blank=True, help_text=_("How to cite the dataset, if not the generated citation.")
+    )
+    doi = models.CharField(max_length=128, blank=True)
     # Keys the HMAC pseudonyms of this dataset's releases; never shown or exported.
     pseudonym_secret = models.CharField(
         max_length=64, default=_new_pseudonym_secret, editable=False
@@ -73,6 +79,9 @@ class Release(models.Model):
     built_at = models.DateTimeField(null=True, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
     manifest_sha256 = models.CharField(max_length=64, blank=True)
+    # Fixed when the build is planned, so a retried shard writes the same bytes.
+    shard_target_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    shard_count = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ("dataset", "-created_at")
@@ -100,14 +109,43 @@ class ReleaseItem(models.Model):
     )
     recording_pseudonym = models.CharField(max_length=64)
     contributor_pseudonym = models.CharField(max_length=64)
+    shard = models.PositiveIntegerField(default=0)
+    with_audio = models.BooleanField(default=False)
+    with_events = models.BooleanField(default=False)
+    # The processed artifact prefix it was built from (content-addressed): a change between
+    # versions means the donation was re-processed.
+    artifact_prefix = models.CharField(max_length=255, blank=True)
 
     class Meta:
+        ordering = ("release", "recording_pseudonym")
         constraints = [
-            models.UniqueConstraint(fields=("release", "donation"), name="unique_release_item")
+            models.UniqueConstraint(fields=("release", "donation"), name="unique_release_item"),
+            models.UniqueConstraint(
+                fields=("release", "recording_pseudonym"), name="unique_release_recording"
+            ),
         ]
 
     def __str__(self) -> str:
         return self.recording_pseudonym
+
+
+class ReleaseShard(models.Model):
+    """One shard task of a build; the last shard to finish enqueues the final metadata task."""
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="shards")
+    index = models.PositiveIntegerField()
+    done = models.BooleanField(default=False)
+    # The files this shard wrote: [{"path", "size", "sha256"}], read by the final task.
+    files = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ("release", "index")
+        constraints = [
+            models.UniqueConstraint(fields=("release", "index"), name="unique_release_shard")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.release_id} shard {self.index}"
 
 
 class ReleaseFile(models.Model):
@@ -144,3 +182,25 @@ class Download(models.Model):
 
     def __str__(self) -> str:
         return f"{self.release_file_id} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class DataUseAgreementAcceptance(models.Model):
+    """A researcher accepted one text (by its SHA-256) of a restricted dataset's agreement."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="dua_acceptances")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="dua_acceptances"
+    )
+    dua_sha256 = models.CharField(max_length=64)
+    accepted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-accepted_at",)
+        constraints = [
+            models.UniqueConstraint(
+                fields=("dataset", "user", "dua_sha256"), name="unique_dua_acceptance"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} accepted {self.dataset_id} ({self.dua_sha256[:12]})"
