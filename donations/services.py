@@ -173,6 +173,7 @@ def donation_review(
     """Record a curator's decision on a processed donation and move it to accepted or declined.
 
     Raises TransitionError if the donation is not awaiting review (for example, a second click).
+    On commit of an acceptance, enqueues the (idempotent) award of the donor's credits.
     """
     if not accept and not reason.strip():
         raise DonationError("Say why the donation is declined; the donor will see it.")
@@ -187,6 +188,10 @@ def donation_review(
             else CurationDecision.Decision.DECLINE,
             reason=reason,
         )
+        if accept:
+            from rewards.tasks import award_for_donation  # rewards imports donations
+
+            award_for_donation.delay_on_commit(str(donation.pk))
     return donation
 
 

@@ -308,3 +308,9 @@ PROCESSING_TIME_LIMIT = PROCESSING_SOFT_TIME_LIMIT + 60
 # Transient storage errors: retried this many times, waiting base * 2**attempt seconds (+ jitter).
 PROCESSING_MAX_RETRIES = env.int("PROCESSING_MAX_RETRIES", default=5)
 PROCESSING_RETRY_BACKOFF_S = env.float("PROCESSING_RETRY_BACKOFF_S", default=5.0)
+
+# --- Rewards (rewards/) ---------------------------------------------------------------------
+# The smallest payout a donor can request, in credits.
+REWARDS_PAYOUT_MINIMUM = env.int("REWARDS_PAYOUT_MINIMUM", default=100)
+# The public leaderboard by pseudonym: off unless enabled here, and then only donors who opt in.
+REWARDS_LEADERBOARD_ENABLED = env.bool("REWARDS_LEADERBOARD_ENABLED", default=False)

@@ -1,0 +1,6 @@
+class RewardError(Exception):
+    """A rewards operation that cannot be done; the message is shown to the person who asked."""
+
+
+class PayoutTransitionError(RewardError):
+    """The payout request is not in a state that allows this decision (for example, a second click)."""
