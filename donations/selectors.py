@@ -1,10 +1,23 @@
+from dataclasses import dataclass, field
 from uuid import UUID
 
 from django.core.files.storage import default_storage
-from django.db.models import QuerySet
+from django.db.models import (
+    Case,
+    CharField,
+    IntegerField,
+    JSONField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 
 from accounts.models import User
-from donations.models import Donation, DonationStatus
+from consent.models import ConsentEvent
+from donations.models import CurationDecision, Donation, DonationStatus
 from processing.motion.preview import MOTION_PREVIEW_NAME
 
 
@@ -45,8 +58,94 @@ def donation_motion_preview_for_user(*, user: User, donation_id: UUID | str) -> 
         return None
 
 
-def donation_list_awaiting_review() -> QuerySet[Donation]:
-    return Donation.objects.filter(status=DonationStatus.PROCESSED).order_by("created_at")
+@dataclass(frozen=True)
+class CurationFilters:
+    """What the curator narrowed the queue to; every field optional."""
+
+    source_format: str = ""
+    rate_min: float | None = None
+    rate_max: float | None = None
+    duration_min: float | None = None
+    duration_max: float | None = None
+    scopes: list[str] = field(default_factory=list)
+
+
+def _effective_consent() -> QuerySet[ConsentEvent]:
+    """consent_event_get_effective as a correlated subquery on a donation (OuterRef = Donation):
+    its own withdrawal first, else its latest own or account-wide event."""
+    own_withdrawal = Case(
+        When(donation=OuterRef("pk"), action=ConsentEvent.Action.WITHDRAW, then=Value(1)),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    return (
+        ConsentEvent.objects.filter(donor=OuterRef("donor"))
+        .filter(Q(donation=OuterRef("pk")) | Q(donation__isnull=True))
+        .order_by(own_withdrawal.desc(), "-created_at")
+    )
+
+
+def donation_list_for_curation(*, filters: CurationFilters | None = None) -> QuerySet[Donation]:
+    """Processed donations awaiting review, oldest first, each annotated with its effective
+    consent (`consent_action`, `consent_scopes`) so the page needs one query for the list.
+
+    Filters apply to the processing summary (format, frame rate, duration) and to the effective
+    consent (a grant holding every scope asked for)."""
+    filters = filters or CurationFilters()
+    effective = _effective_consent()
+    donations = Donation.objects.filter(status=DonationStatus.PROCESSED).annotate(
+        consent_action=Subquery(effective.values("action")[:1], output_field=CharField()),
+        consent_scopes=Subquery(effective.values("scopes")[:1], output_field=JSONField()),
+    )
+    if filters.source_format:
+        donations = donations.filter(summary__source_format=filters.source_format)
+    if filters.rate_min is not None:
+        donations = donations.filter(summary__frame_rate__gte=filters.rate_min)
+    if filters.rate_max is not None:
+        donations = donations.filter(summary__frame_rate__lte=filters.rate_max)
+    if filters.duration_min is not None:
+        donations = donations.filter(summary__duration_s__gte=filters.duration_min)
+    if filters.duration_max is not None:
+        donations = donations.filter(summary__duration_s__lte=filters.duration_max)
+    if filters.scopes:
+        donations = donations.filter(
+            consent_action=ConsentEvent.Action.GRANT, consent_scopes__contains=filters.scopes
+        )
+    return donations.order_by("created_at")
+
+
+def donation_format_list_for_curation() -> list[str]:
+    """The source formats present in the queue, for the filter's choices."""
+    formats = (
+        Donation.objects.filter(status=DonationStatus.PROCESSED)
+        .exclude(summary__source_format=None)
+        .values_list("summary__source_format", flat=True)
+        .distinct()
+    )
+    return sorted({str(f) for f in formats if f})
+
+
+def curation_decision_list_recent(*, limit: int = 20) -> QuerySet[CurationDecision]:
+    """The latest decisions, with who made them and when (the audit trail on the queue page)."""
+    return CurationDecision.objects.select_related("curator").order_by("-created_at", "-pk")[:limit]
+
+
+def donation_motion_preview_for_curation(*, donation_id: UUID | str) -> bytes | None:
+    """The 3D preview (``preview.json``) of any processed donation, for curators only (the
+    caller checks). None when there is none; callers answer 404."""
+    prefix = (
+        Donation.objects.filter(pk=donation_id, status__in=PREVIEWABLE_STATUSES)
+        .exclude(artifact_prefix="")
+        .values_list("artifact_prefix", flat=True)
+        .first()
+    )
+    if prefix is None:
+        return None
+    try:
+        with default_storage.open(f"{prefix}{MOTION_PREVIEW_NAME}", "rb") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        return None
 
 
 def donation_get(*, donation_id: UUID | str) -> Donation:

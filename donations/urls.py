@@ -21,4 +21,10 @@ urlpatterns = [
     path("donations/<uuid:donation_id>/withdraw/", views.donation_withdraw_view, name="withdraw"),
     path("curate/", views.curation_queue, name="curation_queue"),
     path("curate/donations/<uuid:donation_id>/review/", views.curation_review, name="review"),
+    path("curate/donations/review/", views.curation_bulk_review, name="bulk_review"),
+    path(
+        "curate/donations/<uuid:donation_id>/preview.json",
+        views.curation_preview_motion,
+        name="curation_preview_motion",
+    ),
 ]

@@ -7,6 +7,7 @@ from django.core.files.storage import default_storage
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -14,13 +15,17 @@ from accounts.decorators import curator_required
 from consent.models import ConsentEvent
 from consent.selectors import consent_event_get_effective
 from donations.exceptions import DonationError
-from donations.forms import ReviewForm
+from donations.forms import BulkReviewForm, CurationFilterForm, ReviewForm
 from donations.models import DonationFile
 from donations.selectors import (
+    CurationFilters,
+    curation_decision_list_recent,
+    donation_format_list_for_curation,
     donation_get_for_user,
     donation_get_or_none,
-    donation_list_awaiting_review,
+    donation_list_for_curation,
     donation_list_for_user,
+    donation_motion_preview_for_curation,
     donation_motion_preview_for_user,
 )
 from donations.services import (
@@ -183,16 +188,94 @@ def donation_preview_motion(request: HttpRequest, donation_id: str) -> HttpRespo
 
 @curator_required
 def curation_queue(request: HttpRequest) -> HttpResponse:
+    """Processed donations awaiting review, narrowed by the GET filters; bulk and one-by-one
+    decisions; the latest decisions (who, when); release building."""
+    filter_form = CurationFilterForm(request.GET or None)
+    filters = CurationFilters()
+    if filter_form.is_bound and filter_form.is_valid():
+        data = filter_form.cleaned_data
+        filters = CurationFilters(
+            source_format=data["format"],
+            rate_min=data["rate_min"],
+            rate_max=data["rate_max"],
+            duration_min=data["duration_min"],
+            duration_max=data["duration_max"],
+            scopes=data["scopes"],
+        )
     return render(
         request,
         "donations/curation_queue.html",
         {
-            "donations": donation_list_awaiting_review(),
+            "donations": donation_list_for_curation(filters=filters),
+            "filter_form": filter_form,
+            "formats": donation_format_list_for_curation(),
+            "decisions": curation_decision_list_recent(),
             "datasets": dataset_list_public(),
             "releases": release_list_for_curation(),
             "release_form": ReleaseCreateForm(),
         },
     )
+
+
+@curator_required
+@require_POST
+def curation_bulk_review(request: HttpRequest) -> HttpResponse:
+    """One decision for the selected donations, each through donation_review in its own
+    transaction: one that cannot be decided (already decided, withdrawn) does not stop the rest."""
+    form = BulkReviewForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            messages.error(request, str(errors[0]))
+        return redirect("donations:curation_queue")
+    accept = form.cleaned_data["decision"] == "accept"
+    done, skipped = 0, 0
+    for donation_id in form.cleaned_data["donations"]:
+        donation = donation_get_or_none(donation_id=donation_id)
+        if donation is None:
+            skipped += 1
+            continue
+        try:
+            donation_review(
+                donation=donation,
+                curator=request.user,  # type: ignore[arg-type]
+                accept=accept,
+                reason=form.cleaned_data["reason"],
+            )
+        except DonationError:
+            skipped += 1
+        else:
+            done += 1
+    if accept:
+        text = ngettext("%(count)d donation accepted.", "%(count)d donations accepted.", done) % {
+            "count": done
+        }
+    else:
+        text = ngettext("%(count)d donation declined.", "%(count)d donations declined.", done) % {
+            "count": done
+        }
+    messages.success(request, text)
+    if skipped:
+        messages.warning(
+            request,
+            ngettext(
+                "%(count)d donation was not awaiting review and was left as it is.",
+                "%(count)d donations were not awaiting review and were left as they are.",
+                skipped,
+            )
+            % {"count": skipped},
+        )
+    return redirect("donations:curation_queue")
+
+
+@curator_required
+def curation_preview_motion(request: HttpRequest, donation_id: str) -> HttpResponse:
+    """The anonymized poses (preview.json) of any processed donation, for the curator's replay."""
+    preview = donation_motion_preview_for_curation(donation_id=donation_id)
+    if preview is None:
+        raise Http404
+    response = HttpResponse(preview, content_type="application/json")
+    response["Cache-Control"] = "private, max-age=300"
+    return response
 
 
 @curator_required
