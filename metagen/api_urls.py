@@ -17,6 +17,7 @@ from donations.api import (
     UploadSessionView,
 )
 from releases.api import DatasetViewSet, ReleaseViewSet
+from rewards.api import BalanceView, LedgerEntryViewSet, PayoutViewSet, RuleCurrentView
 
 app_name = "api"
 
@@ -25,6 +26,8 @@ router.register("donations", DonationViewSet, basename="donation")
 router.register("datasets", DatasetViewSet, basename="dataset")
 router.register("consent/documents", ConsentDocumentViewSet, basename="consent-document")
 router.register("consent/events", ConsentEventViewSet, basename="consent-event")
+router.register("rewards/ledger", LedgerEntryViewSet, basename="reward-ledger")
+router.register("rewards/payouts", PayoutViewSet, basename="reward-payout")
 
 releases = DefaultRouter()
 releases.register("releases", ReleaseViewSet, basename="release")
@@ -36,6 +39,8 @@ urlpatterns = [
         name="donation-withdraw",
     ),
     path("account/delete/", AccountDeleteView.as_view(), name="account-delete"),
+    path("rewards/rule/", RuleCurrentView.as_view(), name="reward-rule"),
+    path("rewards/balance/", BalanceView.as_view(), name="reward-balance"),
     path("", include(router.urls)),
     path("uploads/", UploadOpenView.as_view(), name="upload-list"),
     path("uploads/<uuid:session_id>/", UploadSessionView.as_view(), name="upload-detail"),

@@ -12,6 +12,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("account/", include("accounts.urls")),
     path("consent/", include("consent.urls")),
+    path("rewards/", include("rewards.urls")),
     path("", include("donations.urls")),
     path("", include("releases.urls")),
     path("", include("processing.urls")),

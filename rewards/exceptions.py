@@ -3,4 +3,4 @@ class RewardError(Exception):
 
 
 class PayoutTransitionError(RewardError):
-    """The payout request is not in a state that allows this decision (for example, a second click)."""
+    """The payout is not in a state that allows this decision (for example, a second click)."""

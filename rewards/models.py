@@ -1,4 +1,4 @@
-"""Reward rules, per-donor accounts, the append-only ledger and payout requests (DESIGN.md, Rewards).
+"""Reward rules, donor accounts, the append-only ledger and payout requests (DESIGN.md, Rewards).
 
 Credits are integers. A donor's balance is the sum of their ledger entries; a payout request
 holds its credits with a `payout` entry and a rejection releases them with a `reversal`.

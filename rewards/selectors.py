@@ -41,7 +41,7 @@ def ledger_balance(*, account: RewardAccount) -> int:
 
 
 def reward_balance_for_user(*, user: User) -> dict[str, int]:
-    """The donor's balance (available now) and the credits held for pending payouts, in one query."""
+    """The donor's balance (available now) and the credits held for pending payouts (one query)."""
     totals = LedgerEntry.objects.filter(account_id=user.pk).aggregate(
         balance=Sum("credits"),
         held=Sum(

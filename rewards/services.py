@@ -60,7 +60,8 @@ def price_recording(*, rule: RewardRule, summary: dict[str, object]) -> dict[str
     motion = math.floor(duration_ms * rule.credits_per_minute / 60_000)
     has_audio = bool(summary.get("audio"))
     has_events = bool(summary.get("events"))
-    total = motion + (rule.audio_bonus if has_audio else 0) + (rule.events_bonus if has_events else 0)
+    bonus = (rule.audio_bonus if has_audio else 0) + (rule.events_bonus if has_events else 0)
+    total = motion + bonus
     return {
         "duration_s": duration_ms / 1000,
         "motion_credits": motion,
@@ -163,9 +164,7 @@ def payout_request_create(*, user: User, credits: int) -> PayoutRequest:
     """
     minimum = settings.REWARDS_PAYOUT_MINIMUM
     if credits < minimum:
-        raise RewardError(
-            _("The smallest payout is %(minimum)d credits.") % {"minimum": minimum}
-        )
+        raise RewardError(_("The smallest payout is %(minimum)d credits.") % {"minimum": minimum})
     with transaction.atomic(durable=True):
         account = _account_lock(user_id=user.pk)
         balance = ledger_balance(account=account)
@@ -245,7 +244,9 @@ def payout_reject(*, payout: PayoutRequest, admin: User, note: str) -> PayoutReq
     return payout
 
 
-def payout_mark_paid(*, payout: PayoutRequest, admin: User, external_reference: str) -> PayoutRequest:
+def payout_mark_paid(
+    *, payout: PayoutRequest, admin: User, external_reference: str
+) -> PayoutRequest:
     """Record that an approved payout was paid, with the payment system's reference. The hold
     becomes the payment; the ledger is unchanged. Raises PayoutTransitionError unless approved."""
     reference = external_reference.strip()
