@@ -29,3 +29,16 @@ class DatasetFactory(factory.django.DjangoModelFactory):
     licence = "CC-BY-4.0"
     access_tier = Dataset.AccessTier.OPEN
     required_scopes = factory.LazyFunction(lambda: ["motion:model_training", "motion:open_release"])
+
+
+def valid_bvh_over(size: int) -> bytes:
+    """A synthetic BVH that passes validation and is larger than `size` bytes (for multi-part
+    uploads: S3 parts are at least 5 MiB)."""
+    from processing.motion.synthetic import synthetic_bvh
+
+    seconds = 60
+    while True:
+        content = synthetic_bvh(seconds=seconds, fps=90, seed=11).encode()
+        if len(content) > size:
+            return content
+        seconds *= 2

@@ -10,8 +10,8 @@ from playwright.sync_api import expect
 from consent.services import consent_grant
 from donations.models import Donation, DonationStatus, UploadSession
 from donations.uploads import upload_part_list
-from processing.motion.synthetic import synthetic_bvh
 from tests.conftest import wait_for
+from tests.factories import valid_bvh_over
 
 pytestmark = [
     pytest.mark.browser,
@@ -20,15 +20,6 @@ pytestmark = [
 ]
 
 MIB = 1024 * 1024
-
-
-def _valid_bvh_over(size: int) -> bytes:
-    seconds = 60
-    while True:
-        content = synthetic_bvh(seconds=seconds, fps=90, seed=11).encode()
-        if len(content) > size:
-            return content
-        seconds *= 2
 
 
 def _sign_in(page, live_server, email: str) -> None:  # type: ignore[no-untyped-def]
@@ -48,7 +39,7 @@ def test_an_upload_cut_off_after_one_part_resumes_after_a_reload_and_is_processe
         document=consent_document,
         scopes=["motion:open_release", "motion:model_training"],
     )
-    content = _valid_bvh_over(10 * MIB)
+    content = valid_bvh_over(10 * MIB)
     recording = tmp_path / "long-take.bvh"
     recording.write_bytes(content)
 
