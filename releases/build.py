@@ -1,84 +1,207 @@
-"""Writing a release's files: shards, recording index, manifest and checksums.
+"""Writing a release's files: motion and event shards, recording index, manifest and checksums.
 
-Pure file work in a local folder; releases.services decides what goes in and stores the result.
-The same inputs give byte-identical files (sorted rows, no timestamps in the data).
+Pure file work in a local folder, no Django: releases.services decides what goes in, in which
+shard, and stores the result. The same inputs give byte-identical files (rows in a fixed order,
+no timestamps, no random values), so a retried shard task rewrites exactly the bytes it lost.
 """
 
 import json
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from metagen.hashing import Readable, sha256_stream
+from metagen.hashing import sha256_stream
+from processing.motion.convert import EVENTS_SCHEMA, MOTION_SCHEMA
 
-MOTION_SHARD = "data/motion-00000.parquet"
 INDEX = "recordings.parquet"
+MANIFEST = "manifest.json"
+SUMS = "SHA256SUMS"
+
+# The documented schemas of a release (README.md of each release repeats them).
+RELEASE_MOTION_SCHEMA = pa.schema(
+    [pa.field("recording_id", pa.string(), nullable=False), *MOTION_SCHEMA]
+)
+RELEASE_EVENTS_SCHEMA = pa.schema(
+    [pa.field("recording_id", pa.string(), nullable=False), *EVENTS_SCHEMA]
+)
+INDEX_SCHEMA = pa.schema(
+    [
+        pa.field("recording_id", pa.string(), nullable=False),
+        pa.field("contributor_id", pa.string(), nullable=False),
+        pa.field("duration_s", pa.float64(), nullable=False),
+        pa.field("frame_rate", pa.float64(), nullable=False),
+        pa.field("frame_count", pa.int64(), nullable=False),
+        pa.field("tracks", pa.list_(pa.string()), nullable=False),
+        pa.field("track_roles", pa.list_(pa.string()), nullable=False),
+        pa.field("source_format", pa.string(), nullable=False),
+        pa.field("device_class", pa.string(), nullable=False),
+        pa.field("modalities", pa.list_(pa.string()), nullable=False),
+        pa.field("licence", pa.string(), nullable=False),
+        pa.field("motion_file", pa.string(), nullable=False),
+        pa.field("events_file", pa.string(), nullable=True),
+        pa.field("audio_file", pa.string(), nullable=True),
+    ]
+)
+# Parquet bytes per motion row after zstd, measured on synthetic head-and-hands takes; only
+# used to cut shards near their target size.
+ROW_BYTES_ESTIMATE = 24
+
+Opener = Callable[[], AbstractContextManager[BinaryIO]]
+
+
+def motion_shard_path(index: int) -> str:
+    return f"data/motion-{index:05d}.parquet"
+
+
+def events_shard_path(index: int) -> str:
+    return f"data/events-{index:05d}.parquet"
+
+
+def audio_path(recording_id: str) -> str:
+    return f"audio/{recording_id}.flac"
+
+
+def estimated_bytes(summary: dict[str, Any]) -> int:
+    """A donation's share of a shard, from its metadata alone (no storage round trip)."""
+    tracks = len(summary.get("tracks") or []) or 1
+    return int(summary.get("frame_count") or 0) * tracks * ROW_BYTES_ESTIMATE
+
+
+def device_class(summary: dict[str, Any]) -> str:
+    """What tracked the body: full-body (a skeleton), head-and-hands, head-only or other."""
+    if summary.get("skeleton"):
+        return "full-body"
+    roles = {str(t.get("role", "")) for t in summary.get("tracks") or []}
+    if "head" in roles and {"left_hand", "right_hand"} <= roles:
+        return "head-and-hands"
+    if roles == {"head"}:
+        return "head-only"
+    return "other"
+
+
+class ShardPlanner:
+    """Cuts an ordered stream of items into shards of about `target_bytes` each (greedy, so
+    the same order and sizes give the same cut)."""
+
+    def __init__(self, target_bytes: int) -> None:
+        self.target_bytes = max(1, target_bytes)
+        self.index = 0
+        self.filled = 0
+        self.count = 0
+
+    def place(self, size: int) -> int:
+        if self.filled and self.filled + size > self.target_bytes:
+            self.index += 1
+            self.filled = 0
+        self.filled += size
+        self.count = self.index + 1
+        return self.index
 
 
 @dataclass(frozen=True)
-class BuildInput:
+class ShardItem:
     recording_id: str
-    contributor_id: str
-    motion_parquet: Readable
-    metadata: dict[str, Any]
+    motion: Opener
+    events: Opener | None = None
 
 
-def _sha256(path: Path) -> str:
+def _with_id(table: pa.Table, recording_id: str, schema: pa.Schema) -> pa.Table:
+    ids = pa.array([recording_id] * table.num_rows, pa.string())
+    return pa.Table.from_arrays([ids, *table.columns], schema=schema)
+
+
+def write_motion_shard(path: Path, items: Iterable[ShardItem]) -> int:
+    """Stream items into one Parquet file, one item in memory at a time; returns the rows."""
+    rows = 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with pq.ParquetWriter(
+        path,
+        RELEASE_MOTION_SCHEMA,
+        compression="zstd",
+        use_dictionary=["recording_id", "track"],
+        column_encoding={
+            "frame": "DELTA_BINARY_PACKED",
+            **dict.fromkeys(["t", "px", "py", "pz", "qx", "qy", "qz", "qw"], "BYTE_STREAM_SPLIT"),
+        },
+        version="2.6",
+    ) as writer:
+        for item in items:
+            with item.motion() as fh:
+                table = pq.read_table(fh, schema=MOTION_SCHEMA)
+            writer.write_table(_with_id(table, item.recording_id, RELEASE_MOTION_SCHEMA))
+            rows += table.num_rows
+            del table
+    return rows
+
+
+def write_events_shard(path: Path, items: Iterable[ShardItem]) -> int:
+    rows = 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with pq.ParquetWriter(
+        path, RELEASE_EVENTS_SCHEMA, compression="zstd", use_dictionary=["recording_id", "kind"]
+    ) as writer:
+        for item in items:
+            if item.events is None:
+                continue
+            with item.events() as fh:
+                table = pq.read_table(fh, schema=EVENTS_SCHEMA)
+            writer.write_table(_with_id(table, item.recording_id, RELEASE_EVENTS_SCHEMA))
+            rows += table.num_rows
+    return rows
+
+
+class IndexWriter:
+    """The recording index, written in batches so a large release is never held whole."""
+
+    BATCH = 2048
+
+    def __init__(self, path: Path) -> None:
+        self._writer = pq.ParquetWriter(path, INDEX_SCHEMA, compression="zstd")
+        self._rows: list[dict[str, Any]] = []
+
+    def add(self, row: dict[str, Any]) -> None:
+        self._rows.append(row)
+        if len(self._rows) >= self.BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._rows:
+            self._writer.write_table(pa.Table.from_pylist(self._rows, schema=INDEX_SCHEMA))
+            self._rows = []
+
+    def close(self) -> None:
+        self._flush()
+        self._writer.close()
+
+
+def file_entry(path: Path, rel: str) -> dict[str, Any]:
     with path.open("rb") as fh:
-        return sha256_stream(fh)
+        return {"path": rel, "size": path.stat().st_size, "sha256": sha256_stream(fh)}
 
 
-def write_release(*, out_dir: Path, dataset: str, version: str, items: list[BuildInput]) -> None:
-    """Write every file of the release into out_dir; manifest.json and SHA256SUMS come last."""
-    items = sorted(items, key=lambda i: i.recording_id)
-    (out_dir / "data").mkdir(parents=True, exist_ok=True)
-
-    writer: pq.ParquetWriter | None = None
-    for item in items:
-        table = pq.read_table(item.motion_parquet)
-        table = table.add_column(
-            0, "recording_id", pa.array([item.recording_id] * table.num_rows, pa.string())
-        )
-        if writer is None:
-            writer = pq.ParquetWriter(
-                out_dir / MOTION_SHARD,
-                table.schema,
-                compression="zstd",
-                use_dictionary=["track", "recording_id"],
-            )
-        writer.write_table(table)
-    if writer is not None:
-        writer.close()
-
-    index = pa.table(
-        {
-            "recording_id": [i.recording_id for i in items],
-            "contributor_id": [i.contributor_id for i in items],
-            "source_format": [str(i.metadata.get("source_format", "")) for i in items],
-            "frame_rate": pa.array([float(i.metadata.get("frame_rate", 0.0)) for i in items]),
-            "duration_s": pa.array([float(i.metadata.get("duration_s", 0.0)) for i in items]),
-            "frame_count": pa.array(
-                [int(i.metadata.get("frame_count", 0)) for i in items], pa.int64()
-            ),
-            "tracks": [json.dumps(i.metadata.get("tracks", []), sort_keys=True) for i in items],
-        }
-    )
-    pq.write_table(index, out_dir / INDEX, compression="zstd")
-
-    files = sorted(p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*") if p.is_file())
-    entries = [
-        {"path": rel, "size": (out_dir / rel).stat().st_size, "sha256": _sha256(out_dir / rel)}
-        for rel in files
-    ]
+def manifest_bytes(
+    *, dataset: str, version: str, recordings: int, entries: list[dict[str, Any]]
+) -> bytes:
+    """manifest.json: every other file of the release with its size and SHA-256, by path."""
     manifest = {
         "dataset": dataset,
         "version": version,
-        "recordings": len(items),
-        "files": entries,
+        "recordings": recordings,
+        "files": sorted(entries, key=lambda e: e["path"]),
     }
-    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    sums = "".join(f"{e['sha256']}  {e['path']}\n" for e in entries)
-    (out_dir / "SHA256SUMS").write_text(sums)
+    return (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
+
+
+def sums_bytes(entries: Iterable[dict[str, Any]]) -> bytes:
+    """SHA256SUMS in the format `sha256sum -c` reads."""
+    ordered = sorted(entries, key=lambda e: e["path"])
+    return "".join(f"{e['sha256']}  {e['path']}\n" for e in ordered).encode()
+
+
+def iter_parquet_batches(fh: BinaryIO, batch_rows: int = 65536) -> Iterator[pa.RecordBatch]:
+    yield from pq.ParquetFile(fh).iter_batches(batch_size=batch_rows)

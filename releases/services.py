@@ -1,30 +1,91 @@
+import json
 import logging
 import shutil
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, BinaryIO
+from uuid import UUID
 
+from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Case, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from consent.models import ConsentEvent
 from consent.scopes import covers
-from consent.selectors import consent_event_get_effective
 from donations.models import Donation, DonationStatus
-from metagen.hashing import sha256_stream
-from releases.build import BuildInput, write_release
+from metagen.hashing import CHUNK, sha256_stream
+from releases.build import (
+    INDEX,
+    MANIFEST,
+    SUMS,
+    IndexWriter,
+    ShardItem,
+    ShardPlanner,
+    audio_path,
+    device_class,
+    estimated_bytes,
+    events_shard_path,
+    file_entry,
+    manifest_bytes,
+    motion_shard_path,
+    sums_bytes,
+    write_events_shard,
+    write_motion_shard,
+)
+from releases.croissant import CroissantInput, croissant_bytes
+from releases.datasheet import (
+    BIASES,
+    DATA_COLLECTION,
+    LIMITATIONS,
+    MAINTENANCE,
+    PERSONAL_INFORMATION,
+    PREPROCESSING,
+    USE_CASES,
+    Documents,
+    ReleaseStats,
+    bibtex_bytes,
+    citation_cff_bytes,
+    cite_as,
+    licence_url,
+    readme_bytes,
+)
 from releases.exceptions import ReleaseError
-from releases.models import SEMVER, Dataset, Download, Release, ReleaseFile, ReleaseItem
+from releases.models import (
+    SEMVER,
+    Dataset,
+    Download,
+    Release,
+    ReleaseFile,
+    ReleaseItem,
+    ReleaseShard,
+)
 from releases.pseudonyms import pseudonym
 
 logger = logging.getLogger(__name__)
 
+# About 256 MB of Parquet per motion shard unless a release asks for another size.
+DEFAULT_SHARD_TARGET_BYTES = getattr(settings, "RELEASE_SHARD_TARGET_BYTES", 256 * 1024 * 1024)
 
-def release_create(*, dataset: Dataset, version: str, curator: User, notes: str = "") -> Release:
+
+def release_create(
+    *,
+    dataset: Dataset,
+    version: str,
+    curator: User,
+    notes: str = "",
+    shard_target_bytes: int | None = None,
+) -> Release:
     """Create a draft release and queue its build after commit. Raises ReleaseError if the
-    version is malformed or already taken."""
+    version is malformed or already taken, or the dataset asks for a body-size treatment the
+    processed artifacts do not have (processing keeps body size; only `keep` datasets build)."""
     from django.core.exceptions import ValidationError
 
     from releases.tasks import build_release
@@ -34,10 +95,21 @@ def release_create(*, dataset: Dataset, version: str, curator: User, notes: str 
     except ValidationError as exc:
         raise ReleaseError(exc.messages[0]) from exc
     if dataset.releases.filter(version=version).exists():
-        raise ReleaseError(f"Version {version} of {dataset.slug} already exists.")
+        raise ReleaseError(
+            _("Version %(version)s of %(dataset)s already exists.")
+            % {"version": version, "dataset": dataset.slug}
+        )
+    if dataset.body_size != Dataset.BodySize.KEEP:
+        raise ReleaseError(
+            _("Only datasets that keep body size can be built for now (processing keeps it).")
+        )
     with transaction.atomic(durable=True):
         release = Release.objects.create(
-            dataset=dataset, version=version, created_by=curator, notes=notes
+            dataset=dataset,
+            version=version,
+            created_by=curator,
+            notes=notes,
+            shard_target_bytes=shard_target_bytes or DEFAULT_SHARD_TARGET_BYTES,
         )
         build_release.delay_on_commit(release.pk)
     return release
@@ -54,111 +126,470 @@ def _move(release: Release, from_status: str, to_status: str, **fields: object) 
     return bool(moved)
 
 
-def _eligible(dataset: Dataset) -> list[tuple[Donation, ConsentEvent]]:
-    """Accepted donations whose effective consent, now, covers the dataset's scopes."""
-    chosen = []
-    accepted = Donation.objects.filter(status=DonationStatus.ACCEPTED).select_related("donor")
-    for donation in accepted.order_by("pk"):
-        event = consent_event_get_effective(donor=donation.donor, donation_id=donation.pk)
-        if (
-            event is not None
-            and event.action == ConsentEvent.Action.GRANT
-            and covers(event.scopes, dataset.required_scopes)
-        ):
-            chosen.append((donation, event))
-    return chosen
+def _effective_events(donations: QuerySet[Donation]) -> QuerySet[Donation]:
+    """Annotate each donation with its effective consent event, in the same query.
 
-
-def release_build(*, release_id: int) -> Release:
-    """Build a draft release: select eligible donations, write and store its files.
-
-    Idempotent: a release that is not draft or building is left alone. Refuses to overwrite an
-    object that already exists under the release's prefix (releases are immutable). On success
-    the release is `built` with its items and files recorded; on a build error, `failed`.
+    Mirrors consent.selectors.consent_event_get_effective (its own events and the donor's
+    account-wide ones, its own withdrawal first, else the latest): one query for any number of
+    donations instead of one per donation.
     """
-    release = Release.objects.select_related("dataset").get(pk=release_id)
-    if release.status == Release.Status.DRAFT:
-        _move(release, Release.Status.DRAFT, Release.Status.BUILDING)
-    elif release.status != Release.Status.BUILDING:
-        return release
+    own_withdrawal = Case(
+        When(
+            donation_id=OuterRef(OuterRef("pk")),
+            action=ConsentEvent.Action.WITHDRAW,
+            then=Value(1),
+        ),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    events = (
+        ConsentEvent.objects.filter(donor_id=OuterRef("donor_id"))
+        .filter(Q(donation_id=OuterRef("pk")) | Q(donation__isnull=True))
+        .annotate(own_withdrawal=own_withdrawal)
+        .order_by("-own_withdrawal", "-created_at")
+    )
+    return donations.annotate(
+        effective_event_id=Subquery(events.values("pk")[:1]),
+        effective_action=Subquery(events.values("action")[:1]),
+        effective_scopes=Subquery(events.values("scopes")[:1]),
+    )
 
-    dataset = release.dataset
-    chosen = _eligible(dataset)
-    workdir = Path(tempfile.mkdtemp(prefix="metagen-release-"))
-    handles = []
-    try:
-        inputs = []
-        for donation, _event in chosen:
-            fh = default_storage.open(f"{donation.artifact_prefix}motion.parquet", "rb")
-            handles.append(fh)
-            inputs.append(
-                BuildInput(
-                    recording_id=pseudonym(
-                        secret=dataset.pseudonym_secret, kind="recording", value=donation.pk
-                    ),
-                    contributor_id=pseudonym(
-                        secret=dataset.pseudonym_secret, kind="contributor", value=donation.donor_id
-                    ),
-                    motion_parquet=fh,
-                    metadata=donation.summary,
+
+def _modality_scopes(dataset: Dataset, modality: str) -> list[str]:
+    """The scopes a donor must hold to release `modality` in this dataset: the same uses as
+    the dataset's required motion scopes."""
+    uses = sorted({s.split(":", 1)[1] for s in dataset.required_scopes if ":" in s})
+    return [f"{modality}:{use}" for use in uses]
+
+
+@dataclass(frozen=True)
+class Eligible:
+    donation_id: UUID
+    donor_id: int
+    artifact_prefix: str
+    summary: dict[str, Any]
+    consent_event_id: UUID
+    with_audio: bool
+    with_events: bool
+
+
+def release_eligible(*, dataset: Dataset) -> Iterator[Eligible]:
+    """Accepted donations whose effective consent, now, grants every required scope of the
+    dataset, in a fixed order (donation id); audio and events only where the dataset carries
+    them and the same consent grants them. Streams rows: one query, fetched in chunks."""
+    audio_scopes = _modality_scopes(dataset, "audio")
+    events_scopes = _modality_scopes(dataset, "events")
+    carries = set(dataset.modalities)
+    rows = (
+        _effective_events(Donation.objects.filter(status=DonationStatus.ACCEPTED))
+        .order_by("pk")
+        .values_list(  # type: ignore[misc]  # django-stubs does not see the annotations
+            "pk",
+            "donor_id",
+            "artifact_prefix",
+            "summary",
+            "effective_event_id",
+            "effective_action",
+            "effective_scopes",
+        )
+    )
+    for pk, donor_id, prefix, summary, event_id, action, scopes in rows.iterator(chunk_size=500):
+        if event_id is None or action != ConsentEvent.Action.GRANT:
+            continue
+        if not covers(scopes, dataset.required_scopes):
+            continue
+        yield Eligible(
+            donation_id=pk,
+            donor_id=donor_id,
+            artifact_prefix=prefix,
+            summary=summary,
+            consent_event_id=event_id,
+            with_audio="audio" in carries
+            and bool(summary.get("audio"))
+            and covers(scopes, audio_scopes),
+            with_events="events" in carries
+            and bool(summary.get("events"))
+            and covers(scopes, events_scopes),
+        )
+
+
+def _recording_id(dataset: Dataset, donation_id: object) -> str:
+    return pseudonym(secret=dataset.pseudonym_secret, kind="recording", value=donation_id)
+
+
+def _contributor_id(dataset: Dataset, donor_id: int) -> str:
+    return pseudonym(secret=dataset.pseudonym_secret, kind="contributor", value=donor_id)
+
+
+def release_plan(*, release_id: int) -> Release:
+    """Move a draft release to `building`, choose its items and assign each to a shard.
+
+    One durable transaction: the items (with the consent event that admitted each), one
+    ReleaseShard row per shard, and the shard count. Idempotent: a release already planned
+    (building with shards) or past building is returned unchanged.
+    """
+    with transaction.atomic(durable=True):
+        release = Release.objects.select_for_update().select_related("dataset").get(pk=release_id)
+        if release.status != Release.Status.DRAFT and not (
+            release.status == Release.Status.BUILDING and release.shard_count is None
+        ):
+            return release
+        dataset = release.dataset
+        target = release.shard_target_bytes or DEFAULT_SHARD_TARGET_BYTES
+        planner = ShardPlanner(target)
+        batch: list[ReleaseItem] = []
+        for chosen in release_eligible(dataset=dataset):
+            batch.append(
+                ReleaseItem(
+                    release=release,
+                    donation_id=chosen.donation_id,
+                    consent_event_id=chosen.consent_event_id,
+                    recording_pseudonym=_recording_id(dataset, chosen.donation_id),
+                    contributor_pseudonym=_contributor_id(dataset, chosen.donor_id),
+                    shard=planner.place(estimated_bytes(chosen.summary)),
+                    with_audio=chosen.with_audio,
+                    with_events=chosen.with_events,
+                    artifact_prefix=chosen.artifact_prefix,
                 )
             )
-        write_release(out_dir=workdir, dataset=dataset.slug, version=release.version, items=inputs)
-        stored = _store_release_files(release=release, out_dir=workdir)
+            if len(batch) >= 1000:
+                ReleaseItem.objects.bulk_create(batch)
+                batch = []
+        ReleaseItem.objects.bulk_create(batch)
+        ReleaseShard.objects.bulk_create(
+            ReleaseShard(release=release, index=i) for i in range(planner.count)
+        )
+        Release.objects.filter(pk=release.pk).update(
+            status=Release.Status.BUILDING,
+            shard_count=planner.count,
+            shard_target_bytes=target,
+        )
+        release.status = Release.Status.BUILDING
+        release.shard_count = planner.count
+        release.shard_target_bytes = target
+    logger.info("release %s planned: %d shard(s)", release.pk, planner.count)
+    return release
+
+
+def release_build_fan_out(*, release_id: int) -> Release:
+    """Plan the release (release_plan) and, after commit, queue one task per unfinished shard,
+    or the final task when no shard is left. Safe to retry: queuing a finished shard again
+    does nothing."""
+    from releases.tasks import build_release_finalize, build_release_shard
+
+    release = release_plan(release_id=release_id)
+    if release.status != Release.Status.BUILDING:
+        return release
+    pending = list(
+        ReleaseShard.objects.filter(release=release, done=False).values_list("index", flat=True)
+    )
+    for index in pending:
+        build_release_shard.delay(release.pk, index)
+    if not pending:
+        build_release_finalize.delay(release.pk)
+    return release
+
+
+def _shard_items(release: Release, index: int) -> QuerySet[ReleaseItem]:
+    return release.items.filter(shard=index).order_by("recording_pseudonym")
+
+
+def _opener(key: str) -> Callable[[], AbstractContextManager[BinaryIO]]:
+    def open_() -> AbstractContextManager[BinaryIO]:
+        return default_storage.open(key, "rb")  # type: ignore[return-value]
+
+    return open_
+
+
+def release_shard_build(*, release_id: int, index: int, queue_next: bool = True) -> bool:
+    """Write one shard (motion, events, audio files) of a building release and store it.
+
+    Reads one item at a time. Idempotent: a finished shard is left alone; a shard redone after
+    a crash writes the same bytes, and an object already stored with other bytes is an error
+    (nothing under a release's prefix is ever overwritten). When this is the last shard to
+    finish and `queue_next`, the final task is queued after commit. Returns whether every
+    shard of the release is done.
+    """
+    from releases.tasks import build_release_finalize
+
+    release = Release.objects.select_related("dataset").get(pk=release_id)
+    shard = ReleaseShard.objects.get(release=release, index=index)
+    if shard.done or release.status != Release.Status.BUILDING:
+        remaining = ReleaseShard.objects.filter(release=release, done=False).exists()
+        if not remaining and queue_next and release.status == Release.Status.BUILDING:
+            build_release_finalize.delay(release.pk)  # its first queuing may have been lost
+        return not remaining
+
+    items = list(
+        _shard_items(release, index).values_list(
+            "recording_pseudonym", "artifact_prefix", "with_audio", "with_events"
+        )
+    )
+    workdir = Path(tempfile.mkdtemp(prefix="metagen-shard-"))
+    try:
+        shard_items = [
+            ShardItem(
+                recording_id=rid,
+                motion=_opener(f"{prefix}motion.parquet"),
+                events=_opener(f"{prefix}events.parquet") if with_events else None,
+            )
+            for rid, prefix, _with_audio, with_events in items
+        ]
+        written = [motion_shard_path(index)]
+        write_motion_shard(workdir / written[0], shard_items)
+        if "events" in release.dataset.modalities:
+            written.append(events_shard_path(index))
+            write_events_shard(workdir / written[1], shard_items)
+        entries = [_store_local(release, workdir / rel, rel) for rel in written]
+        for rid, prefix, with_audio, _with_events in items:
+            if with_audio:
+                entries.append(
+                    _store_copy(release, f"{prefix}audio.flac", audio_path(rid), workdir)
+                )
     finally:
-        for fh in handles:
-            fh.close()
         shutil.rmtree(workdir, ignore_errors=True)
 
     with transaction.atomic(durable=True):
-        ReleaseItem.objects.bulk_create(
-            ReleaseItem(
-                release=release,
-                donation=donation,
-                consent_event=event,
-                recording_pseudonym=pseudonym(
-                    secret=dataset.pseudonym_secret, kind="recording", value=donation.pk
-                ),
-                contributor_pseudonym=pseudonym(
-                    secret=dataset.pseudonym_secret, kind="contributor", value=donation.donor_id
-                ),
+        # Completions take the release's row lock in turn, so exactly one sees none left.
+        Release.objects.select_for_update().get(pk=release.pk)
+        ReleaseShard.objects.filter(pk=shard.pk, done=False).update(done=True, files=entries)
+        remaining = ReleaseShard.objects.filter(release=release, done=False).exists()
+        if not remaining and queue_next:
+            build_release_finalize.delay_on_commit(release.pk)
+    return not remaining
+
+
+def _store_local(release: Release, path: Path, rel: str) -> dict[str, Any]:
+    """Store a local file under the release's prefix, never overwriting other bytes."""
+    entry = file_entry(path, rel)
+    key = f"{release.storage_prefix}{rel}"
+    if default_storage.exists(key):
+        # Left by a crashed attempt of this same build: keep it only if it is identical.
+        with default_storage.open(key, "rb") as existing:
+            if sha256_stream(existing) != entry["sha256"]:
+                raise ReleaseError(f"{key} already exists with other content.")
+    else:
+        with path.open("rb") as fh:
+            saved = default_storage.save(key, File(fh, name=path.name))
+        if saved != key:
+            raise ReleaseError(f"{key} was stored as {saved}.")
+    return entry
+
+
+def _store_copy(release: Release, source_key: str, rel: str, workdir: Path) -> dict[str, Any]:
+    local = workdir / "copy" / rel
+    local.parent.mkdir(parents=True, exist_ok=True)
+    with default_storage.open(source_key, "rb") as src, local.open("wb") as dst:
+        shutil.copyfileobj(src, dst, CHUNK)
+    try:
+        return _store_local(release, local, rel)
+    finally:
+        local.unlink()
+
+
+def _semver(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+def _previous_release(release: Release) -> Release | None:
+    """The highest earlier version of the dataset that was built (published or not)."""
+    done = (Release.Status.BUILT, Release.Status.PUBLISHED, Release.Status.SUPERSEDED)
+    earlier = [
+        r
+        for r in Release.objects.filter(dataset=release.dataset, status__in=done).exclude(
+            pk=release.pk
+        )
+        if _semver(r.version) < _semver(release.version)
+    ]
+    return max(earlier, key=lambda r: _semver(r.version), default=None)
+
+
+def _changes(release: Release) -> dict[str, Any]:
+    """changes.json: recordings added and removed against the previous version, with why."""
+    previous = _previous_release(release)
+    now = dict(release.items.values_list("recording_pseudonym", "artifact_prefix"))
+    if previous is None:
+        return {
+            "previous_version": None,
+            "added": sorted(now),
+            "removed": [],
+            "reprocessed": [],
+        }
+    before = {
+        rid: (prefix, status)
+        for rid, prefix, status in previous.items.values_list(
+            "recording_pseudonym", "artifact_prefix", "donation__status"
+        )
+    }
+    removed = []
+    for rid in sorted(set(before) - set(now)):
+        status = before[rid][1]
+        if status == DonationStatus.WITHDRAWN:
+            reason = "withdrawn"
+        elif status == DonationStatus.DECLINED:
+            reason = "declined"
+        else:
+            reason = "consent"  # its consent no longer covers the dataset's scopes
+        removed.append({"recording_id": rid, "reason": reason})
+    reprocessed = sorted(rid for rid in set(before) & set(now) if before[rid][0] != now[rid])
+    return {
+        "previous_version": previous.version,
+        "added": sorted(set(now) - set(before)),
+        "removed": removed,
+        "reprocessed": reprocessed,
+    }
+
+
+def release_finalize(*, release_id: int) -> Release:
+    """Write the index, changes, datasheet, citation, croissant.json, then manifest.json and
+    SHA256SUMS; record the files and move the release to `built`.
+
+    Idempotent: a release that is not building, or still has unfinished shards, is left alone.
+    """
+    release = Release.objects.select_related("dataset").get(pk=release_id)
+    if release.status != Release.Status.BUILDING or release.shard_count is None:
+        return release
+    if ReleaseShard.objects.filter(release=release, done=False).exists():
+        return release
+    dataset = release.dataset
+    url = f"{settings.SITE_URL.rstrip('/')}/datasets/{dataset.slug}/{release.version}/"
+    docs = Documents(
+        slug=dataset.slug,
+        title=dataset.title,
+        description=dataset.description,
+        version=release.version,
+        licence=dataset.licence,
+        url=url,
+        access_tier=dataset.access_tier,
+        required_scopes=sorted(dataset.required_scopes),
+        modalities=sorted(m for m in dataset.modalities if m != "motion"),
+        citation=dataset.citation,
+        doi=dataset.doi,
+        year=release.created_at.year,
+    )
+    entries: list[dict[str, Any]] = [
+        entry for files in release.shards.values_list("files", flat=True) for entry in files
+    ]
+    stats = ReleaseStats()
+    workdir = Path(tempfile.mkdtemp(prefix="metagen-release-"))
+    try:
+        index = IndexWriter(workdir / INDEX)
+        rows = (
+            release.items.order_by("recording_pseudonym")
+            .values_list(
+                "recording_pseudonym",
+                "contributor_pseudonym",
+                "shard",
+                "with_audio",
+                "with_events",
+                "donation__summary",
             )
-            for donation, event in chosen
+            .iterator(chunk_size=500)
         )
+        for rid, cid, shard, with_audio, with_events, summary in rows:
+            tracks = summary.get("tracks") or []
+            row = {
+                "recording_id": rid,
+                "contributor_id": cid,
+                "duration_s": float(summary.get("duration_s") or 0.0),
+                "frame_rate": float(summary.get("frame_rate") or 0.0),
+                "frame_count": int(summary.get("frame_count") or 0),
+                "tracks": [str(t.get("name", "")) for t in tracks],
+                "track_roles": [str(t.get("role", "")) for t in tracks],
+                "source_format": str(summary.get("source_format") or ""),
+                "device_class": device_class(summary),
+                "modalities": ["motion"]
+                + (["audio"] if with_audio else [])
+                + (["events"] if with_events else []),
+                "licence": dataset.licence,
+                "motion_file": motion_shard_path(shard),
+                "events_file": events_shard_path(shard) if with_events else None,
+                "audio_file": audio_path(rid) if with_audio else None,
+            }
+            index.add(row)
+            stats.add(row)
+        index.close()
+        index_entry = file_entry(workdir / INDEX, INDEX)
+        documents = {
+            "changes.json": (
+                json.dumps(_changes(release), indent=2, sort_keys=True) + "\n"
+            ).encode(),
+            "README.md": readme_bytes(docs, stats, shard_count=release.shard_count),
+            "CITATION.cff": citation_cff_bytes(docs),
+            "CITATION.bib": bibtex_bytes(docs),
+            "croissant.json": croissant_bytes(
+                CroissantInput(
+                    slug=dataset.slug,
+                    title=dataset.title,
+                    description=dataset.description,
+                    version=release.version,
+                    licence_url=licence_url(dataset.licence),
+                    url=url,
+                    cite_as=cite_as(docs),
+                    carries_events="events" in dataset.modalities,
+                    carries_audio="audio" in dataset.modalities,
+                    index_sha256=index_entry["sha256"],
+                    index_size=index_entry["size"],
+                    data_collection=DATA_COLLECTION,
+                    personal_information=PERSONAL_INFORMATION,
+                    limitations=LIMITATIONS,
+                    use_cases=USE_CASES,
+                    biases=BIASES,
+                    preprocessing=PREPROCESSING,
+                    maintenance=MAINTENANCE,
+                )
+            ),
+        }
+        for name, data in documents.items():
+            (workdir / name).write_bytes(data)
+        for name in [INDEX, *documents]:
+            entries.append(_store_local(release, workdir / name, name))
+        (workdir / MANIFEST).write_bytes(
+            manifest_bytes(
+                dataset=dataset.slug,
+                version=release.version,
+                recordings=stats.recordings,
+                entries=entries,
+            )
+        )
+        manifest_entry = _store_local(release, workdir / MANIFEST, MANIFEST)
+        (workdir / SUMS).write_bytes(sums_bytes([*entries, manifest_entry]))
+        sums_entry = _store_local(release, workdir / SUMS, SUMS)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    with transaction.atomic(durable=True):
         ReleaseFile.objects.bulk_create(
-            ReleaseFile(release=release, path=path, size=size, sha256=sha)
-            for path, size, sha in stored
+            (
+                ReleaseFile(release=release, path=e["path"], size=e["size"], sha256=e["sha256"])
+                for e in [*entries, manifest_entry, sums_entry]
+            ),
+            batch_size=1000,
         )
-        manifest_sha = next(sha for path, _size, sha in stored if path == "manifest.json")
         if not _move(
             release,
             Release.Status.BUILDING,
             Release.Status.BUILT,
             built_at=timezone.now(),
-            manifest_sha256=manifest_sha,
+            manifest_sha256=manifest_entry["sha256"],
         ):
             raise ReleaseError("The release changed while it was being built.")
-    logger.info("release %s built with %d recordings", release.pk, len(chosen))
+    logger.info("release %s built with %d recordings", release.pk, stats.recordings)
     return release
 
 
-def _store_release_files(*, release: Release, out_dir: Path) -> list[tuple[str, int, str]]:
-    stored = []
-    for path in sorted(p for p in out_dir.rglob("*") if p.is_file()):
-        rel = path.relative_to(out_dir).as_posix()
-        key = f"{release.storage_prefix}{rel}"
-        with path.open("rb") as fh:
-            digest = sha256_stream(fh)
-        if default_storage.exists(key):
-            # Left by a crashed attempt of this same build: keep it only if it is identical.
-            with default_storage.open(key, "rb") as existing:
-                if sha256_stream(existing) != digest:
-                    raise ReleaseError(f"{key} already exists with other content.")
-        else:
-            with path.open("rb") as fh:
-                default_storage.save(key, File(fh, name=path.name))
-        stored.append((rel, path.stat().st_size, digest))
-    return stored
+def release_build(*, release_id: int) -> Release:
+    """Build a release in this process: plan, every shard, then the final files.
+
+    The same services the fanned-out tasks run, for the demo seed, small releases and tests;
+    nothing is queued. Idempotent like each of its steps.
+    """
+    release = release_plan(release_id=release_id)
+    if release.status != Release.Status.BUILDING:
+        return release
+    for index in range(release.shard_count or 0):
+        release_shard_build(release_id=release.pk, index=index, queue_next=False)
+    return release_finalize(release_id=release.pk)
 
 
 def release_fail(*, release_id: int, problem: str) -> None:
@@ -180,7 +611,7 @@ def release_publish(*, release: Release, curator: User) -> Release:
         if not _move(
             release, Release.Status.BUILT, Release.Status.PUBLISHED, published_at=timezone.now()
         ):
-            raise ReleaseError("Only a built release can be published.")
+            raise ReleaseError(_("Only a built release can be published."))
     logger.info("release %s published by user %s", release.pk, curator.pk)
     return release
 
