@@ -1,3 +1,4 @@
+import hashlib
 import json
 import logging
 import shutil
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from uuid import UUID
 
+import pyarrow.parquet as pq
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
@@ -625,3 +627,102 @@ def release_file_open(*, release_file: ReleaseFile, user: User | None, via: str 
             via=via,
         )
     return default_storage.open(release_file.storage_key, "rb")
+
+
+def _walk(prefix: str) -> Iterator[str]:
+    """Every key under a storage prefix (relative to it)."""
+    folders, files = default_storage.listdir(prefix)
+    yield from files
+    for folder in folders:
+        for rel in _walk(f"{prefix}{folder}/"):
+            yield f"{folder}/{rel}"
+
+
+def release_verify(*, release: Release) -> list[str]:
+    """Re-read every file of a built release and check it; returns the problems (none = good).
+
+    Checks: each recorded file exists with its size and SHA-256; manifest.json is the one
+    recorded at build and lists exactly the other files; SHA256SUMS agrees; nothing else lies
+    under the release's prefix; the index lists exactly the items; every item's consent event
+    is a grant by its donor, for it or for all their donations, made before the build, covering
+    the dataset's scopes (and audio or events scopes where the item carries them).
+    """
+    problems: list[str] = []
+    dataset = release.dataset
+    if release.status not in (
+        Release.Status.BUILT,
+        Release.Status.PUBLISHED,
+        Release.Status.SUPERSEDED,
+    ):
+        return [f"release is {release.status}, not built"]
+    recorded = {f.path: f for f in release.files.all()}
+    for path, rf in sorted(recorded.items()):
+        key = rf.storage_key
+        if not default_storage.exists(key):
+            problems.append(f"{path}: missing")
+            continue
+        size = 0
+        digest = hashlib.sha256()
+        with default_storage.open(key, "rb") as fh:
+            while chunk := fh.read(CHUNK):
+                size += len(chunk)
+                digest.update(chunk)
+        if size != rf.size:
+            problems.append(f"{path}: size {size}, expected {rf.size}")
+        if digest.hexdigest() != rf.sha256:
+            problems.append(f"{path}: SHA-256 {digest.hexdigest()}, expected {rf.sha256}")
+    extra = sorted(set(_walk(release.storage_prefix)) - set(recorded))
+    problems.extend(f"{path}: not part of the release" for path in extra)
+
+    manifest = recorded.get(MANIFEST)
+    if manifest is None or manifest.sha256 != release.manifest_sha256:
+        problems.append(f"{MANIFEST}: not the manifest recorded at build")
+    elif default_storage.exists(manifest.storage_key):
+        with default_storage.open(manifest.storage_key, "rb") as fh:
+            listed = {e["path"]: e for e in json.load(fh)["files"]}
+        others = {p: f for p, f in recorded.items() if p not in (MANIFEST, SUMS)}
+        if set(listed) != set(others):
+            problems.append(f"{MANIFEST}: lists other files than the release has")
+        for path, entry in listed.items():
+            other = others.get(path)
+            if other is not None and (entry["size"], entry["sha256"]) != (other.size, other.sha256):
+                problems.append(f"{MANIFEST}: {path} differs from the recorded file")
+    sums = recorded.get(SUMS)
+    if sums is not None and default_storage.exists(sums.storage_key):
+        with default_storage.open(sums.storage_key, "rb") as fh:
+            lines = fh.read().decode().splitlines()
+        pairs = {path: sha for sha, path in (line.split("  ", 1) for line in lines if line)}
+        expected = {p: f.sha256 for p, f in recorded.items() if p != SUMS}
+        if pairs != expected:
+            problems.append(f"{SUMS}: does not match the release's files")
+
+    items = release.items.select_related("consent_event", "donation")
+    item_ids = set()
+    audio_scopes = _modality_scopes(dataset, "audio")
+    events_scopes = _modality_scopes(dataset, "events")
+    for item in items.iterator(chunk_size=500):
+        item_ids.add(item.recording_pseudonym)
+        event = item.consent_event
+        who = f"recording {item.recording_pseudonym}"
+        if event.donor_id != item.donation.donor_id or event.donation_id not in (
+            None,
+            item.donation_id,
+        ):
+            problems.append(f"{who}: consent event is not its donor's")
+        if event.action != ConsentEvent.Action.GRANT:
+            problems.append(f"{who}: consent event is not a grant")
+        if release.built_at is not None and event.created_at > release.built_at:
+            problems.append(f"{who}: consent event is later than the build")
+        if not covers(event.scopes, dataset.required_scopes):
+            problems.append(f"{who}: consent does not cover the dataset's scopes")
+        if item.with_audio and not covers(event.scopes, audio_scopes):
+            problems.append(f"{who}: audio without consent to release audio")
+        if item.with_events and not covers(event.scopes, events_scopes):
+            problems.append(f"{who}: events without consent to release events")
+    index = recorded.get(INDEX)
+    if index is not None and default_storage.exists(index.storage_key):
+        with default_storage.open(index.storage_key, "rb") as fh:
+            indexed = set(pq.read_table(fh, columns=["recording_id"]).column(0).to_pylist())
+        if indexed != item_ids:
+            problems.append(f"{INDEX}: does not list exactly the release's items")
+    return problems
