@@ -17,7 +17,7 @@ import json
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -116,12 +116,21 @@ def convert_file(
     }
     # The motion table, by far the largest artifact, is written on a second thread (pyarrow
     # releases the GIL), each track's anonymizing pass done as the writer reaches it, while
-    # this thread writes the events; each file is still written atomically.
+    # this thread writes the events, then the previews as soon as the last track is anonymized
+    # (while the writer still encodes it); each file is still written atomically.
+    last_track = len(recording.tracks) - 1
+    anonymized: Future[None] = Future()
+
+    def prepare_track(track: int) -> None:
+        finish_track(track)
+        if track == last_track:
+            anonymized.set_result(None)
+
     with ThreadPoolExecutor(max_workers=1) as pool:
         motion = pool.submit(
             _write_atomically,
             parquet_path,
-            lambda tmp: write_parquet(recording, tmp, prepare_track=finish_track),
+            lambda tmp: write_parquet(recording, tmp, prepare_track=prepare_track),
         )
         try:
             metadata = build_metadata(recording, report)
@@ -129,13 +138,17 @@ def convert_file(
                 events = recording.events
                 artifacts[EVENTS_NAME] = out_dir / EVENTS_NAME
                 _write_atomically(artifacts[EVENTS_NAME], lambda tmp: write_events(events, tmp))
+            wait([motion, anonymized], return_when=FIRST_COMPLETED)
+            if anonymized.done():  # else the writer failed: its error is raised below
+                _write_atomically(
+                    artifacts[PREVIEW_NAME], lambda tmp: write_preview(recording, tmp)
+                )
+                _write_atomically(
+                    artifacts[MOTION_PREVIEW_NAME],
+                    lambda tmp: write_motion_preview(recording, tmp),
+                )
         finally:
             motion.result()
-    # The preview after the writer, so every track's poses are anonymized by then.
-    _write_atomically(artifacts[PREVIEW_NAME], lambda tmp: write_preview(recording, tmp))
-    _write_atomically(
-        artifacts[MOTION_PREVIEW_NAME], lambda tmp: write_motion_preview(recording, tmp)
-    )
     text = json.dumps(metadata, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
     _write_atomically(metadata_path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     return ConversionResult(metadata=metadata, artifacts=artifacts)

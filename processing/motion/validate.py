@@ -199,9 +199,13 @@ def _speeds(
     for start in range(0, steps_count, _CHUNK_FRAMES):
         stop = min(start + _CHUNK_FRAMES, steps_count)
         moved = np.diff(positions[start : stop + 1].astype(np.float64), axis=0)
-        np.divide(
-            np.sqrt(np.einsum("ij,ij->i", moved, moved)), steps[start:stop], out=speed[start:stop]
-        )
+        # A zero or negative step is refused by the timing rule; its speed here is only inf/nan.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            np.divide(
+                np.sqrt(np.einsum("ij,ij->i", moved, moved)),
+                steps[start:stop],
+                out=speed[start:stop],
+            )
     return speed
 
 
