@@ -143,7 +143,12 @@ def build_motion_preview(recording: Recording) -> dict[str, Any]:
     frames = _preview_frames(recording)
     kept, parents = _preview_tracks(recording)
     # (F', T', 3) in millimetres; float64 before rounding so large values stay exact.
-    poses = recording.positions[kept][:, frames].astype(np.float64).transpose(1, 0, 2)
+    # np.ix_ picks only the kept frames: positions[kept] would copy every frame of the tracks.
+    poses = (
+        recording.positions[np.ix_(np.asarray(kept, dtype=np.intp), frames)]
+        .astype(np.float64)
+        .transpose(1, 0, 2)
+    )
     millimetres = np.rint(poses * 1000.0).astype(np.int64)
     flat = millimetres.reshape(len(frames), -1)
     if flat.size:
