@@ -81,7 +81,9 @@ def _effective_consent() -> QuerySet[ConsentEvent]:
     return (
         ConsentEvent.objects.filter(donor=OuterRef("donor"))
         .filter(Q(donation=OuterRef("pk")) | Q(donation__isnull=True))
-        .order_by(own_withdrawal.desc(), "-created_at")
+        # An annotation, not an order_by expression: only annotations resolve the OuterRef.
+        .annotate(own_withdrawal=own_withdrawal)
+        .order_by("-own_withdrawal", "-created_at")
     )
 
 

@@ -5,6 +5,7 @@ from datetime import datetime
 from django.db.models import (
     BooleanField,
     Case,
+    CharField,
     Count,
     F,
     FloatField,
@@ -16,7 +17,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.fields.json import KT
+from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce
 
 from donations.models import DonationStatus, DonationStatusChange
@@ -26,7 +27,9 @@ from releases.models import Dataset, Release, ReleaseFile, ReleaseItem
 PUBLIC_STATUSES = (Release.Status.PUBLISHED, Release.Status.SUPERSEDED)
 
 
-_DURATION_S = Coalesce(Cast(KT("donation__summary__duration_s"), FloatField()), Value(0.0))
+_DURATION_S = Coalesce(
+    Cast(KeyTextTransform("duration_s", "donation__summary"), FloatField()), Value(0.0)
+)
 
 
 def _latest_published() -> QuerySet[Release]:
@@ -37,9 +40,10 @@ def _latest_published() -> QuerySet[Release]:
 
 def _latest_items() -> QuerySet[ReleaseItem]:
     """Items of the dataset's newest published release (OuterRef = Dataset), grouped as one."""
-    return ReleaseItem.objects.filter(
-        release=Subquery(_latest_published().values("pk")[:1])
-    ).values("release")
+    newest = Release.objects.filter(
+        dataset=OuterRef(OuterRef("pk")), status=Release.Status.PUBLISHED
+    ).order_by("-published_at")
+    return ReleaseItem.objects.filter(release=Subquery(newest.values("pk")[:1])).values("release")
 
 
 def dataset_list_public() -> QuerySet[Dataset]:
@@ -98,7 +102,13 @@ def release_stats(*, release: Release) -> ReleaseStats:
         seconds=Coalesce(Sum(_DURATION_S), Value(0.0)),
     )
     formats = (
-        items.values(fmt=Coalesce(KT("donation__summary__source_format"), Value("")))
+        items.values(
+            fmt=Coalesce(
+                KeyTextTransform("source_format", "donation__summary"),
+                Value(""),
+                output_field=CharField(),
+            )
+        )
         .annotate(n=Count("pk"))
         .order_by("-n", "fmt")
     )

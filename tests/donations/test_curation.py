@@ -126,14 +126,14 @@ def test_the_queue_page_costs_the_same_queries_for_three_or_thirty_donations(
 ):
     client.force_login(curator)
     client.get(reverse(QUEUE))  # warm the session and the curator check's caches
-    # session, user, curator group, donations (with consent), formats, decisions, datasets,
-    # releases
-    with django_assert_num_queries(8):
+    # session, user, curator check (view and menu), donations (with consent), formats,
+    # decisions, datasets, releases
+    with django_assert_num_queries(9):
         response = client.get(reverse(QUEUE))
     assert len(_listed(response)) == 3
     for _ in range(27):
         _processed(donor)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         response = client.get(reverse(QUEUE))
     assert len(_listed(response)) == 30
 
