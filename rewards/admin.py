@@ -5,8 +5,10 @@ import uuid
 
 from django import forms
 from django.contrib import admin, messages
-from django.http import HttpResponse
+from django.contrib.admin.options import csrf_protect_m
+from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -68,6 +70,12 @@ class RewardRuleAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
 
+    @csrf_protect_m
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):  # type: ignore[no-untyped-def]
+        # The service owns its durable transaction; the admin's usual atomic wrapper around
+        # this view would nest it. Nothing else here writes (there is no change view).
+        return self._changeform_view(request, object_id, form_url, extra_context)
+
     def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
         created = reward_rule_create(**form.cleaned_data, created_by=request.user)
         obj.pk, obj.version = created.pk, created.version
@@ -126,6 +134,21 @@ class LedgerEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
+
+    @csrf_protect_m
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):  # type: ignore[no-untyped-def]
+        # The service owns its durable transaction; the admin's usual atomic wrapper around
+        # this view would nest it. Nothing else here writes (there is no change view).
+        return self._changeform_view(request, object_id, form_url, extra_context)
+
+    def response_add(self, request, obj, post_url_continue=None):  # type: ignore[no-untyped-def]
+        if obj.pk is None:  # the service refused it; the message says why
+            return HttpResponseRedirect(reverse("admin:rewards_ledgerentry_changelist"))
+        return super().response_add(request, obj, post_url_continue)
+
+    def log_addition(self, request, obj, message):  # type: ignore[no-untyped-def]
+        if obj.pk is not None:
+            super().log_addition(request, obj, message)
 
     def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
         try:
