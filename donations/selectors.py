@@ -111,7 +111,8 @@ def donation_list_for_curation(*, filters: CurationFilters | None = None) -> Que
         donations = donations.filter(summary__duration_s__lte=filters.duration_max)
     if filters.scopes:
         donations = donations.filter(
-            consent_action=ConsentEvent.Action.GRANT, consent_scopes__contains=filters.scopes
+            consent_action=ConsentEvent.Action.GRANT,
+            consent_scopes__contains=filters.scopes,  # type: ignore[misc]  # JSON containment
         )
     return donations.order_by("created_at")
 

@@ -1,6 +1,7 @@
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db.models import (
     BooleanField,
@@ -38,7 +39,7 @@ def _latest_published() -> QuerySet[Release]:
     )
 
 
-def _latest_items() -> QuerySet[ReleaseItem]:
+def _latest_items() -> QuerySet[ReleaseItem, Any]:
     """Items of the dataset's newest published release (OuterRef = Dataset), grouped as one."""
     newest = Release.objects.filter(
         dataset=OuterRef(OuterRef("pk")), status=Release.Status.PUBLISHED

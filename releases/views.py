@@ -151,10 +151,10 @@ def _ranged_response(
         try:
             byte_range = range_parse(header=header, size=size)
         except Unsatisfiable:
-            response = HttpResponse(status=416)
-            response["Content-Range"] = f"bytes */{size}"
-            response["Accept-Ranges"] = "bytes"
-            return response
+            refused = HttpResponse(status=416)
+            refused["Content-Range"] = f"bytes */{size}"
+            refused["Accept-Ranges"] = "bytes"
+            return refused
     start, length = (byte_range.start, byte_range.length) if byte_range else (0, size)
     if request.method == "HEAD":
         body: object = iter(())
