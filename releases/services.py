@@ -136,11 +136,7 @@ def _effective_events(donations: QuerySet[Donation]) -> QuerySet[Donation]:
     donations instead of one per donation.
     """
     own_withdrawal = Case(
-        When(
-            donation_id=OuterRef(OuterRef("pk")),
-            action=ConsentEvent.Action.WITHDRAW,
-            then=Value(1),
-        ),
+        When(donation_id=OuterRef("pk"), action=ConsentEvent.Action.WITHDRAW, then=Value(1)),
         default=Value(0),
         output_field=IntegerField(),
     )

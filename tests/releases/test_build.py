@@ -210,6 +210,10 @@ def test_eligibility_takes_one_query_and_agrees_with_the_effective_consent_of_ea
 ):
     donations = _three_donations(curator, consent_document)
     consent_withdraw(donor=donations[0].donor, donation_id=None)  # account-wide withdrawal
+    # A donation's own withdrawal is final: a later account-wide grant does not revive it.
+    fourth = accepted_donation(donations[2].donor, curator, seed=7)
+    consent_withdraw(donor=fourth.donor, donation_id=fourth.pk)
+    consent_grant(donor=fourth.donor, document=consent_document, scopes=MOTION_OPEN)
     consent_grant(
         donor=donations[1].donor, document=consent_document, scopes=["motion:open_release"],
         donation_id=donations[1].pk,
