@@ -264,6 +264,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "DonationStatusEnum": "donations.models.DonationStatus",
         "ReleaseStatusEnum": "releases.models.Release.Status",
+        "FileKindEnum": "donations.models.DonationFile.Kind",
+        "LedgerEntryKindEnum": "rewards.models.LedgerEntry.Kind",
+        "PayoutStatusEnum": "rewards.models.PayoutRequest.Status",
     },
 }
 
