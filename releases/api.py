@@ -12,7 +12,11 @@ from rest_framework.response import Response
 from releases.access import Access, dua_accepted, release_file_access, signed_url_make
 from releases.feeds import withdrawals_payload
 from releases.models import Dataset, Release, ReleaseFile
-from releases.selectors import release_list_public, withdrawal_list_for_dataset
+from releases.selectors import (
+    dataset_list_with_acceptance,
+    release_list_public,
+    withdrawal_list_for_dataset,
+)
 
 
 class ReleaseFileSerializer(serializers.ModelSerializer):
@@ -63,6 +67,9 @@ class DatasetSerializer(serializers.ModelSerializer):
         """Whether the requesting user accepted the current agreement (restricted only)."""
         if obj.access_tier != Dataset.AccessTier.RESTRICTED:
             return True
+        annotated = getattr(obj, "dua_accepted_now", None)
+        if annotated is not None:
+            return bool(annotated)
         return dua_accepted(dataset=obj, user=self.context["request"].user)
 
 
@@ -99,8 +106,10 @@ class DatasetViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = DatasetSerializer
     permission_classes = [permissions.AllowAny]
-    queryset = Dataset.objects.order_by("slug")
     lookup_field = "slug"
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return dataset_list_with_acceptance(user=self.request.user)  # type: ignore[arg-type]
 
     @extend_schema(
         summary="Recordings withdrawn since they went into a release (delete them)",

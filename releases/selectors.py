@@ -8,8 +8,10 @@ from django.db.models import (
     Case,
     CharField,
     Count,
+    Exists,
     F,
     FloatField,
+    Func,
     OuterRef,
     Q,
     QuerySet,
@@ -21,9 +23,10 @@ from django.db.models import (
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce
 
+from accounts.models import User
 from donations.models import DonationStatus, DonationStatusChange
 from releases.build import device_class
-from releases.models import Dataset, Release, ReleaseFile, ReleaseItem
+from releases.models import Dataset, DataUseAgreementAcceptance, Release, ReleaseFile, ReleaseItem
 
 PUBLIC_STATUSES = (Release.Status.PUBLISHED, Release.Status.SUPERSEDED)
 
@@ -58,6 +61,25 @@ def dataset_list_public() -> QuerySet[Dataset]:
             _latest_items().annotate(h=Sum(_DURATION_S) / Value(3600.0)).values("h")[:1]
         ),
     ).order_by("slug")
+
+
+class _TextSHA256(Func):
+    """Hex SHA-256 of a text's UTF-8 bytes with PostgreSQL's built-in sha256() (Django's
+    SHA256 function needs the pgcrypto extension)."""
+
+    template = "encode(sha256(convert_to(%(expressions)s, 'UTF8')), 'hex')"
+    output_field = CharField()
+
+
+def dataset_list_with_acceptance(*, user: User) -> QuerySet[Dataset]:
+    """Datasets by slug, each with `dua_accepted_now`: whether `user` accepted the current text
+    of its agreement (the hash computed in SQL, as releases.access.dua_sha256 does)."""
+    if not user.is_authenticated:
+        return Dataset.objects.annotate(dua_accepted_now=Value(False)).order_by("slug")
+    accepted = DataUseAgreementAcceptance.objects.filter(
+        dataset=OuterRef("pk"), user=user, dua_sha256=_TextSHA256(OuterRef("dua_text"))
+    )
+    return Dataset.objects.annotate(dua_accepted_now=Exists(accepted)).order_by("slug")
 
 
 def dataset_get_public(*, slug: str) -> Dataset | None:
