@@ -16,6 +16,8 @@ from processing.motion.synthetic import synthetic_bvh
 from processing.services import donation_process
 from releases.models import Dataset
 from releases.services import release_build, release_create, release_publish
+from rewards.selectors import reward_rule_in_force
+from rewards.services import reward_award_for_donation, reward_rule_create
 
 DEMO_PASSWORD = "metagen-demo-2026"  # noqa: S105 - printed for the demo; local data only
 ACCOUNTS = {
@@ -51,6 +53,8 @@ class Command(BaseCommand):
             document=document,
             scopes=["motion:open_release", "motion:model_training"],
         )
+        if reward_rule_in_force() is None:
+            reward_rule_create(credits_per_minute=60, audio_bonus=20, events_bonus=10)
         for seed in range(RECORDINGS):
             text = synthetic_bvh(seconds=6 + 2 * seed, fps=60, seed=seed).encode()
             upload = SimpleUploadedFile("demo.bvh", text, content_type="text/plain")
@@ -59,6 +63,8 @@ class Command(BaseCommand):
             # picks up the queued task (processing is idempotent).
             donation = donation_process(donation_id=str(donation.pk))
             donation_review(donation=donation, curator=curator, accept=True)
+            # Credited inline too; the queued award task then finds the entry and adds nothing.
+            reward_award_for_donation(donation_id=donation.pk)
 
         dataset = Dataset.objects.get(slug="vr-motion-open")
         release = release_create(dataset=dataset, version="0.1.0", curator=curator)
