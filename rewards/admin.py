@@ -2,6 +2,7 @@
 Every write goes through rewards.services; nothing here edits or deletes a ledger entry."""
 
 import uuid
+from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
@@ -33,7 +34,7 @@ class RewardRuleForm(forms.ModelForm):
 
     def clean_effective_at(self):  # type: ignore[no-untyped-def]
         effective_at = self.cleaned_data["effective_at"]
-        if effective_at < timezone.now() - timezone.timedelta(minutes=1):
+        if effective_at < timezone.now() - timedelta(minutes=1):
             raise forms.ValidationError(_("A rule cannot take effect in the past."))
         latest = reward_rule_list().first()
         if latest is not None and effective_at < latest.effective_at:

@@ -5,7 +5,7 @@ UNIQUE idempotency key is the last line of defence should a caller skip the lock
 
 import logging
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from django.conf import settings
@@ -282,7 +282,7 @@ def reward_rule_create(
     """
     now = timezone.now()
     effective_at = effective_at or now
-    if effective_at < now - timezone.timedelta(minutes=1):
+    if effective_at < now - timedelta(minutes=1):
         raise RewardError(_("A rule cannot take effect in the past."))
     with transaction.atomic(durable=True):
         # Two admins at once: the UNIQUE version makes the second fail, never share a number.
