@@ -236,3 +236,35 @@ def test_a_curator_gets_the_replay_data_of_any_processed_donation(client, curato
     assert response["Content-Type"] == "application/json"
     missing = client.get(reverse("donations:curation_preview_motion", args=[queue["csv"].pk]))
     assert missing.status_code == 404
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_curator_opens_the_3d_replay_of_a_queued_donation_in_the_browser(
+    page, live_server, curator, donor, consent_document
+):
+    from django.conf import settings
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import Client
+
+    from donations.services import donation_create_from_upload
+    from processing.motion.synthetic import synthetic_bvh
+    from processing.services import donation_process
+
+    consent_grant(donor=donor, document=consent_document, scopes=["motion:open_release"])
+    upload = SimpleUploadedFile("take.bvh", synthetic_bvh(seconds=2, fps=30, seed=5).encode())
+    donation = donation_create_from_upload(donor=donor, motion_file=upload)
+    assert donation_process(donation_id=str(donation.pk)).status == DonationStatus.PROCESSED
+
+    client = Client()
+    client.force_login(curator)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
+    page.goto(f"{live_server.url}/curate/")
+    row = f"#donation-{donation.pk}"
+    player = f"{row} [data-replay]"
+    assert page.get_attribute(player, "data-state") is None  # nothing fetched until opened
+    page.click(f"{row} details summary")
+    page.wait_for_selector(f"{player}[data-state=paused]")
+    assert page.locator(f"{player} canvas").count() == 1
+    assert page.inner_text(f"{player} [data-time]") == "0.00 s / 2.00 s"
