@@ -248,12 +248,16 @@ def test_a_curator_opens_the_3d_replay_of_a_queued_donation_in_the_browser(
     from django.test import Client
 
     from donations.services import donation_create_from_upload
+    from metagen.celery import app
     from processing.motion.synthetic import synthetic_bvh
     from processing.services import donation_process
 
     consent_grant(donor=donor, document=consent_document, scopes=["motion:open_release"])
     upload = SimpleUploadedFile("take.bvh", synthetic_bvh(seconds=2, fps=30, seed=5).encode())
     donation = donation_create_from_upload(donor=donor, motion_file=upload)
+    # Processed here, in this process: the task queued on commit must not linger in the broker
+    # for a later test to find.
+    app.control.purge()
     assert donation_process(donation_id=str(donation.pk)).status == DonationStatus.PROCESSED
 
     client = Client()
