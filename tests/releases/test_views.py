@@ -257,3 +257,46 @@ def test_the_downloader_is_served_from_the_repository(client):
         body == (Path(__file__).resolve().parents[2] / "tools" / "metagen_download.py").read_bytes()
     )
     assert response["Content-Disposition"] == 'attachment; filename="metagen_download.py"'
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_catalogue_release_agreement_and_curation_pages_have_no_serious_accessibility_violation(
+    page, live_server, curator, consent_document
+):
+    from pathlib import Path
+
+    from django.conf import settings
+    from django.test import Client
+
+    axe = Path(__file__).resolve().parents[1] / "vendor" / "axe-core" / "axe.min.js"
+    donation = accepted_donation(consent_document)
+    published_release(
+        dataset=DatasetFactory(), curator=curator, donations=[donation], files={SHARD: b"x"}
+    )
+    published_release(
+        dataset=restricted_dataset(), curator=curator, donations=[donation], files={SHARD: b"x"}
+    )
+    client = Client()
+    client.force_login(curator)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
+    for path in (
+        "/datasets/",
+        "/datasets/vr-motion-open/",
+        "/datasets/vr-motion-open/1.0.0/",
+        "/datasets/vr-motion-restricted/1.0.0/",
+        "/datasets/vr-motion-restricted/agreement/",
+        "/curate/",
+    ):
+        response = page.goto(live_server.url + path)
+        assert response is not None
+        assert response.status == 200, path
+        page.add_script_tag(path=str(axe))
+        violations = page.evaluate(
+            "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        )
+        blocking = [
+            f"{v['id']}: {v['help']}" for v in violations if v["impact"] in {"serious", "critical"}
+        ]
+        assert not blocking, f"{path}: {blocking}"
