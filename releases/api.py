@@ -2,6 +2,7 @@ from typing import Any
 
 from django.http import Http404
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import permissions, serializers, viewsets
 from rest_framework.decorators import action
@@ -173,7 +174,7 @@ class ReleaseViewSet(viewsets.ReadOnlyModelViewSet):
             if access == Access.HIDDEN:
                 raise Http404
             if access == Access.NEEDS_AGREEMENT:
-                raise PermissionDenied("Accept the data-use agreement first.")
+                raise PermissionDenied(_("Accept the data-use agreement first."))
         absolute = request.build_absolute_uri("/").rstrip("/")
         rows = []
         for release_file in files:

@@ -374,3 +374,29 @@ def test_wget_continues_a_partial_file(live_server, curator, consent_document, t
     )
     assert result.returncode == 0, result.stderr
     assert target.read_bytes() == whole
+
+
+def test_without_s3_a_signed_django_url_is_issued_logged_and_served(
+    restricted, researcher, monkeypatch
+):
+    """Local-disk deployments have no presigned URLs: the file URL carries a TimestampSigner
+    signature instead. (Storage stays moto's here; only the choice of URL is switched.)"""
+    from releases import access
+
+    monkeypatch.setattr(access, "_is_s3", lambda: False)
+    dua_accept(
+        dataset=restricted.dataset,
+        user=researcher,
+        dua_sha256_seen=dua_sha256(dataset=restricted.dataset),
+    )
+    client = Client()
+    client.force_login(researcher)
+    signed = client.get(_file_url(restricted))["Location"]
+    assert signed.startswith(f"http://testserver{_file_url(restricted)}?signature=")
+    fetched = Client().get(signed.removeprefix("http://testserver"), HTTP_RANGE="bytes=100-199")
+    assert fetched.status_code == 206
+    assert b"".join(fetched.streaming_content) == payload(5000)[100:200]
+    assert list(Download.objects.order_by("pk").values_list("via", "user")) == [
+        ("signed-url", researcher.pk),
+        ("signed", researcher.pk),
+    ]
