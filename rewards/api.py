@@ -68,9 +68,17 @@ class PayoutSerializer(serializers.ModelSerializer):
             "decided_at",
             "paid_at",
             "external_reference",
+            "request_key",
             "created_at",
         )
-        read_only_fields = tuple(f for f in fields if f != "credits")
+        read_only_fields = tuple(f for f in fields if f not in ("credits", "request_key"))
+        extra_kwargs = {
+            "request_key": {
+                "write_only": True,
+                "required": False,
+                "help_text": "Your own key for this request: sending it again returns the first.",
+            }
+        }
 
 
 class RuleCurrentView(APIView):
@@ -139,6 +147,7 @@ class PayoutViewSet(
             payout = payout_request_create(
                 user=request.user,  # type: ignore[arg-type]
                 credits=serializer.validated_data["credits"],
+                request_key=serializer.validated_data.get("request_key") or None,
             )
         except RewardError as error:
             return Response({"credits": [str(error)]}, status=status.HTTP_400_BAD_REQUEST)

@@ -1,3 +1,5 @@
+import uuid
+
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -9,9 +11,11 @@ class PayoutRequestForm(forms.Form):
         min_value=1,
         error_messages={"required": _("Say how many credits you want paid out.")},
     )
+    request_key = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["request_key"].initial = uuid.uuid4().hex
         self.fields["credits"].help_text = _("At least %(minimum)d credits.") % {
             "minimum": settings.REWARDS_PAYOUT_MINIMUM
         }

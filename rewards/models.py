@@ -103,6 +103,8 @@ class PayoutRequest(models.Model):
     decision_note = models.TextField(_("note to the donor"), blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     external_reference = models.CharField(_("external reference"), max_length=200, blank=True)
+    # Chosen by the client when it shows the form, so a double submit makes one request.
+    request_key = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -114,6 +116,11 @@ class PayoutRequest(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="paid") | ~Q(external_reference=""),
                 name="paid_payout_has_reference",
+            ),
+            models.UniqueConstraint(
+                fields=("account", "request_key"),
+                condition=~Q(request_key=""),
+                name="one_payout_per_request_key",
             ),
         ]
 

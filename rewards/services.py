@@ -154,26 +154,34 @@ def ledger_adjust(
         )
 
 
-def payout_request_create(*, user: User, credits: int) -> PayoutRequest:
+def payout_request_create(
+    *, user: User, credits: int, request_key: str | None = None
+) -> PayoutRequest:
     """Request a payout of `credits` and hold them (a `payout` entry of -credits).
 
     Raises RewardError below the minimum (settings.REWARDS_PAYOUT_MINIMUM) or above the balance.
     The balance is read under the account lock, so concurrent requests can hold at most the
-    balance. Not idempotent: each call is a new request (the page posts once per click, and a
-    second click past the balance is refused).
+    balance. With a `request_key` (the form's, or an API client's) a repeat of the same request
+    returns the first one (a double click makes one request); without one, every call is new.
     """
     minimum = settings.REWARDS_PAYOUT_MINIMUM
     if credits < minimum:
         raise RewardError(_("The smallest payout is %(minimum)d credits.") % {"minimum": minimum})
     with transaction.atomic(durable=True):
         account = _account_lock(user_id=user.pk)
+        if request_key:
+            earlier = PayoutRequest.objects.filter(account=account, request_key=request_key).first()
+            if earlier is not None:
+                return earlier
         balance = ledger_balance(account=account)
         if credits > balance:
             raise RewardError(
                 _("You asked for %(credits)d credits but your balance is %(balance)d.")
                 % {"credits": credits, "balance": balance}
             )
-        payout = PayoutRequest.objects.create(account=account, credits=credits)
+        payout = PayoutRequest.objects.create(
+            account=account, credits=credits, request_key=request_key or ""
+        )
         _entry_create(
             account=account,
             kind=LedgerEntry.Kind.PAYOUT,

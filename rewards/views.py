@@ -64,7 +64,11 @@ def payout_request(request: HttpRequest) -> HttpResponse:
     form = PayoutRequestForm(request.POST)
     if form.is_valid():
         try:
-            payout = payout_request_create(user=request.user, credits=form.cleaned_data["credits"])  # type: ignore[arg-type]
+            payout = payout_request_create(
+                user=request.user,  # type: ignore[arg-type]
+                credits=form.cleaned_data["credits"],
+                request_key=form.cleaned_data["request_key"] or None,
+            )
         except RewardError as error:
             form.add_error("credits", str(error))
         else:

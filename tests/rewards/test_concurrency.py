@@ -115,3 +115,14 @@ def test_concurrent_clawbacks_and_payouts_never_take_the_balance_below_zero(
 
     assert sum(not isinstance(r, Exception) for r in results) == 3
     assert reward_balance_for_user(user=donor)["balance"] == 0
+
+
+def test_double_clicks_of_one_payout_request_make_one_request(donor, curator, settings):
+    settings.REWARDS_PAYOUT_MINIMUM = 100
+    ledger_adjust(user=donor, credits=500, reason="Funds", actor=curator, idempotency_key="f")
+
+    results = _race(lambda: payout_request_create(user=donor, credits=100, request_key="click-1"))
+
+    assert all(isinstance(r, PayoutRequest) for r in results), results
+    assert len({r.pk for r in results}) == 1  # type: ignore[union-attr]
+    assert reward_balance_for_user(user=donor) == {"balance": 400, "held": 100}

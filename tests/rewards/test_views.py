@@ -8,6 +8,7 @@ from accounts.models import User
 from consent.services import consent_grant
 from donations.services import donation_review
 from rewards.models import LedgerEntry, PayoutRequest
+from rewards.selectors import reward_balance_for_user
 from rewards.services import (
     ledger_adjust,
     payout_approve,
@@ -335,3 +336,17 @@ def test_an_admin_adjustment_that_would_overdraw_is_refused_with_the_reason(
 
     assert "This adjustment would make the balance negative." in response.content.decode()
     assert not LedgerEntry.objects.exists()
+
+
+def test_a_payout_form_submitted_twice_makes_one_request(client, donor, curator, settings):
+    settings.REWARDS_PAYOUT_MINIMUM = 100
+    _fund(donor, 500, curator)
+    client.force_login(donor)
+    page = client.get(reverse("rewards:overview")).content.decode()
+    key = page.split('name="request_key" value="')[1].split('"')[0]
+
+    for _ in range(2):
+        client.post(reverse("rewards:payout_request"), {"credits": "200", "request_key": key})
+
+    assert PayoutRequest.objects.count() == 1
+    assert reward_balance_for_user(user=donor) == {"balance": 300, "held": 200}
