@@ -1,7 +1,7 @@
 from datetime import datetime
 from uuid import UUID
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import User
@@ -23,13 +23,14 @@ def reward_rule_list() -> QuerySet[RewardRule]:
 
 
 def accepted_donation_get(*, donation_id: UUID | str) -> Donation | None:
-    """The donation if a curator ever accepted it, else None.
+    """The donation if a curator ever accepted it, else None; `accepted_by_id` is that curator.
 
     A donation withdrawn after acceptance still counts (credits earned stay); one withdrawn
     before acceptance has no `accepted` history row (withdrawn is final), so it earns nothing.
     """
     return (
         Donation.objects.filter(pk=donation_id, history__to_status=DonationStatus.ACCEPTED)
+        .annotate(accepted_by_id=F("history__actor"))
         .only("id", "donor_id", "summary", "created_at")
         .first()
     )

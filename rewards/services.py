@@ -117,7 +117,7 @@ def reward_award_for_donation(*, donation_id: UUID | str) -> LedgerEntry | None:
             idempotency_key=key,
             donation_id=donation.pk,
             rule=rule,
-            actor=None,
+            actor_id=donation.accepted_by_id,  # type: ignore[attr-defined]
             reason=gettext_noop("Accepted recording"),
             pricing=pricing,
         )

@@ -55,6 +55,7 @@ def test_an_award_pays_per_minute_of_motion_plus_a_bonus_per_extra_modality(dono
         rule,
     )
     assert entry.idempotency_key == f"award:{donation.pk}"
+    assert entry.actor == curator  # who caused it: the curator who accepted
     assert entry.pricing == {
         "duration_s": 150.0,
         "motion_credits": 25,
