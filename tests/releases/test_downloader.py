@@ -153,3 +153,51 @@ def test_a_restricted_release_needs_the_agreement_then_downloads_through_signed_
     assert Download.objects.filter(user=researcher, via="signed-url").count() == 3
     digest = hashlib.sha256((tmp_path / "c" / SHARD).read_bytes()).hexdigest()
     assert digest == hashlib.sha256(FILES[SHARD]).hexdigest()
+
+
+def test_a_real_build_downloads_verifies_and_loads_with_the_pyarrow_snippet(
+    live_server, curator, consent_document, tmp_path, client
+):
+    """A release built by the real build (inline), published, fetched by the downloader; the
+    pyarrow snippet of the release page then reads what it fetched."""
+    import json
+
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    from consent.services import consent_grant
+    from metagen.celery import app
+    from releases.services import release_build, release_create, release_publish
+    from tests.releases.building import MOTION_OPEN, make_donor
+    from tests.releases.building import accepted_donation as built_donation
+
+    dataset = DatasetFactory()
+    for n in range(2):
+        donor = make_donor(n)
+        consent_grant(donor=donor, document=consent_document, scopes=MOTION_OPEN)
+        built_donation(donor, curator, seed=n)
+    release = release_create(dataset=dataset, version="1.0.0", curator=curator)
+    release = release_build(release_id=release.pk)
+    release_publish(release=release, curator=curator)
+    # Everything ran inline: no task queued on commit above may outlive this test.
+    app.control.purge()
+
+    dest = tmp_path / "vr-motion-open-1.0.0"
+    result = _run(live_server, "vr-motion-open", dest)
+    assert result.returncode == 0, result.stdout + result.stderr
+    manifest = json.loads((dest / "manifest.json").read_text())
+    for entry in manifest["files"]:
+        data = (dest / entry["path"]).read_bytes()
+        assert (len(data), hashlib.sha256(data).hexdigest()) == (entry["size"], entry["sha256"])
+
+    page = client.get("/datasets/vr-motion-open/1.0.0/").content.decode()
+    assert "<dt>Recordings</dt><dd>2</dd>" in page
+    assert "<dt>Contributors</dt><dd>2</dd>" in page
+    assert "<dt>Devices</dt><dd>full-body: 2</dd>" in page
+    assert 'ds.dataset("vr-motion-open-1.0.0/data", format="parquet").to_table()' in page
+    motion = ds.dataset(str(dest / "data"), format="parquet").to_table()
+    recordings = pq.read_table(dest / "recordings.parquet")
+    assert recordings.num_rows == 2
+    assert set(motion.column("recording_id").to_pylist()) == set(
+        recordings.column("recording_id").to_pylist()
+    )
