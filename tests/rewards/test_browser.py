@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from donations.services import donation_review
+from metagen.celery import app
 from rewards.models import PayoutRequest
 from rewards.services import ledger_adjust, reward_award_for_donation
 from tests.rewards.support import processed_donation, reward_rule
@@ -13,6 +14,14 @@ from tests.rewards.support import processed_donation, reward_rule
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "donate-it-2026"
+
+
+@pytest.fixture(autouse=True)
+def _no_lingering_tasks():  # type: ignore[no-untyped-def]
+    """Acceptances here enqueue real award messages and no worker runs: purge them so that no
+    later test finds them in the broker."""
+    yield
+    app.control.purge()
 
 
 def test_a_donor_sees_the_rule_earns_credits_requests_a_payout_and_downloads_a_statement(

@@ -10,6 +10,7 @@ from django.db import connection
 from donations.exceptions import TransitionError
 from donations.models import DonationStatus
 from donations.services import donation_review
+from metagen.celery import app
 from rewards.exceptions import RewardError
 from rewards.models import LedgerEntry, PayoutRequest
 from rewards.selectors import reward_balance_for_user
@@ -19,6 +20,14 @@ from tests.rewards.support import processed_donation, reward_rule
 pytestmark = pytest.mark.django_db(transaction=True)
 
 THREADS = 12
+
+
+@pytest.fixture(autouse=True)
+def _no_lingering_tasks():  # type: ignore[no-untyped-def]
+    """Acceptances here enqueue real award messages and no worker runs: purge them so that no
+    later test finds them in the broker."""
+    yield
+    app.control.purge()
 
 
 def _race(work: Callable[[], object], threads: int = THREADS) -> list[object]:
