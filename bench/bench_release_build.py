@@ -221,7 +221,8 @@ def _run(count: int, args: argparse.Namespace, env: dict[str, str]) -> dict[str,
                     f"--concurrency={args.concurrency}", "--without-gossip", "--without-mingle",
                     "-n", f"bench{w}@%h",
                 ],
-                cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
+                cwd=ROOT, env={**os.environ, **env, "MALLOC_ARENA_MAX": args.malloc_arena_max},
+                stdout=log, stderr=subprocess.STDOUT,
             )
         )  # fmt: skip
     from metagen.celery import app
@@ -278,6 +279,9 @@ def main() -> None:
     parser.add_argument("--database", default="metagen_d_bench")
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/12")
     parser.add_argument("--cache", default="redis://127.0.0.1:6379/11")
+    parser.add_argument(
+        "--malloc-arena-max", default="2", help="MALLOC_ARENA_MAX of the workers (glibc)"
+    )
     parser.add_argument("--moto-port", type=int, default=9561)
     parser.add_argument("--logs", default=str(Path(tempfile.gettempdir()) / "metagen-bench"))
     args = parser.parse_args()
