@@ -135,8 +135,10 @@ def _effective_events(donations: QuerySet[Donation]) -> QuerySet[Donation]:
     account-wide ones, its own withdrawal first, else the latest): one query for any number of
     donations instead of one per donation.
     """
+    # The filter below keeps only this donation's events and account-wide ones, so "has a
+    # donation" means "is this donation's"; no outer reference in ORDER BY (SQLite refuses one).
     own_withdrawal = Case(
-        When(donation_id=OuterRef("pk"), action=ConsentEvent.Action.WITHDRAW, then=Value(1)),
+        When(donation__isnull=False, action=ConsentEvent.Action.WITHDRAW, then=Value(1)),
         default=Value(0),
         output_field=IntegerField(),
     )
