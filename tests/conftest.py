@@ -301,3 +301,14 @@ def page(chromium):  # type: ignore[no-untyped-def]
     page = context.new_page()
     yield page
     context.close()
+
+
+def browser_sign_in(page, live_server, user) -> None:  # type: ignore[no-untyped-def]
+    """Give the browser page a session of `user` without going through the login form."""
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])

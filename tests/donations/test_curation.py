@@ -10,6 +10,7 @@ from django.urls import reverse
 from accounts.services import user_create_verified
 from consent.services import consent_grant
 from donations.models import CurationDecision, Donation, DonationStatus
+from tests.conftest import browser_sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -243,9 +244,7 @@ def test_a_curator_gets_the_replay_data_of_any_processed_donation(client, curato
 def test_a_curator_opens_the_3d_replay_of_a_queued_donation_in_the_browser(
     page, live_server, curator, donor, consent_document
 ):
-    from django.conf import settings
     from django.core.files.uploadedfile import SimpleUploadedFile
-    from django.test import Client
 
     from donations.services import donation_create_from_upload
     from metagen.celery import app
@@ -260,10 +259,7 @@ def test_a_curator_opens_the_3d_replay_of_a_queued_donation_in_the_browser(
     app.control.purge()
     assert donation_process(donation_id=str(donation.pk)).status == DonationStatus.PROCESSED
 
-    client = Client()
-    client.force_login(curator)
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
+    browser_sign_in(page, live_server, curator)
     page.goto(f"{live_server.url}/curate/")
     row = f"#donation-{donation.pk}"
     player = f"{row} [data-replay]"

@@ -7,22 +7,14 @@ Minor and moderate findings are printed so they can be fixed, but do not fail th
 from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.test import Client
 
 from consent.services import consent_grant
+from tests.conftest import browser_sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 AXE = Path(__file__).resolve().parents[1] / "vendor" / "axe-core" / "axe.min.js"
 BLOCKING = {"serious", "critical"}
-
-
-def _sign_in(page, live_server, user) -> None:  # type: ignore[no-untyped-def]
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
 
 
 def _violations(page) -> list[dict]:  # type: ignore[no-untyped-def]
@@ -53,7 +45,7 @@ def test_donor_pages_have_no_serious_or_critical_accessibility_violation(
 ):
     if needs_consent:
         consent_grant(donor=donor, document=consent_document, scopes=["motion:open_release"])
-    _sign_in(page, live_server, donor)
+    browser_sign_in(page, live_server, donor)
     response = page.goto(live_server.url + path)
     assert response is not None
     assert response.status == 200

@@ -6,11 +6,9 @@ import os
 import uuid
 
 import pytest
-from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 
 from accounts.services import user_create_verified
 from consent.services import consent_grant
@@ -18,7 +16,7 @@ from donations.models import Donation, DonationFile, DonationStatus
 from donations.services import donation_create_from_upload
 from processing.motion.synthetic import synthetic_bvh
 from processing.tasks import process_donation
-from tests.conftest import wait_for
+from tests.conftest import browser_sign_in, wait_for
 
 pytestmark = [
     pytest.mark.browser,
@@ -29,13 +27,6 @@ pytestmark = [
 PLAYER = "#replay"
 # Set to a folder to keep screenshots of the replay for a look by eye.
 PAGE_SHOTS = os.environ.get("REPLAY_SCREENSHOTS", "")
-
-
-def _sign_in(page, live_server, user) -> None:  # type: ignore[no-untyped-def]
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
 
 
 def _bvh() -> bytes:
@@ -64,7 +55,7 @@ def test_the_replay_plays_and_scrubs_the_anonymized_motion(
     page, live_server, celery_worker, donor, consent_document
 ):
     donation = _processed_donation(donor, consent_document)
-    _sign_in(page, live_server, donor)
+    browser_sign_in(page, live_server, donor)
 
     page.goto(f"{live_server.url}/donations/{donation.pk}/")
     page.wait_for_selector(f"{PLAYER}[data-state=paused]")
@@ -114,7 +105,7 @@ def test_another_donor_gets_404_for_the_page_the_preview_and_the_api(
 ):
     donation = _processed_donation(donor, consent_document)
     other = user_create_verified(email="donor-b@example.org", password="pw-of-donor-b-2026")
-    _sign_in(page, live_server, other)
+    browser_sign_in(page, live_server, other)
 
     for path in (
         f"/donations/{donation.pk}/",
@@ -125,7 +116,7 @@ def test_another_donor_gets_404_for_the_page_the_preview_and_the_api(
         response = page.goto(f"{live_server.url}{path}")
         assert response.status == 404, path
     # The owner gets the same preview the replay loads.
-    _sign_in(page, live_server, donor)
+    browser_sign_in(page, live_server, donor)
     response = page.goto(f"{live_server.url}/donations/{donation.pk}/preview.json")
     assert response.status == 200
     assert response.json()["facts"]["frame_count"] == 180
@@ -154,7 +145,7 @@ def test_the_page_follows_processing_and_reveals_the_replay_without_a_reload(
 ):
     consent_grant(donor=donor, document=consent_document, scopes=["motion:open_release"])
     donation = _uploaded_not_queued(donor)
-    _sign_in(page, live_server, donor)
+    browser_sign_in(page, live_server, donor)
     page.goto(f"{live_server.url}/donations/{donation.pk}/")
     assert page.inner_text("#donation-status") == "Uploaded"
     assert page.locator(PLAYER).count() == 0
@@ -177,7 +168,7 @@ def test_the_dashboard_updates_every_row_in_progress_without_a_reload(
 ):
     consent_grant(donor=donor, document=consent_document, scopes=["motion:open_release"])
     first, second = _uploaded_not_queued(donor), _uploaded_not_queued(donor)
-    _sign_in(page, live_server, donor)
+    browser_sign_in(page, live_server, donor)
     page.goto(f"{live_server.url}/donations/")
     page.evaluate("window.notReloaded = true")
 
@@ -198,7 +189,7 @@ def test_without_webgl_the_replay_is_drawn_flat_and_the_controls_still_work(
     page, live_server, celery_worker, donor, consent_document
 ):
     donation = _processed_donation(donor, consent_document)
-    _sign_in(page, live_server, donor)
+    browser_sign_in(page, live_server, donor)
     # A browser with no WebGL at all (no GPU and no software fallback).
     page.add_init_script(
         """const getContext = HTMLCanvasElement.prototype.getContext;

@@ -11,6 +11,7 @@ from consent.models import ConsentEvent
 from donations.services import donation_withdraw
 from releases.models import Release
 from releases.pseudonyms import pseudonym
+from tests.conftest import browser_sign_in
 from tests.factories import DatasetFactory
 from tests.releases.access_support import (
     HEAD_AND_HANDS,
@@ -266,9 +267,6 @@ def test_catalogue_release_agreement_and_curation_pages_have_no_serious_accessib
 ):
     from pathlib import Path
 
-    from django.conf import settings
-    from django.test import Client
-
     axe = Path(__file__).resolve().parents[1] / "vendor" / "axe-core" / "axe.min.js"
     donation = accepted_donation(consent_document)
     published_release(
@@ -277,10 +275,7 @@ def test_catalogue_release_agreement_and_curation_pages_have_no_serious_accessib
     published_release(
         dataset=restricted_dataset(), curator=curator, donations=[donation], files={SHARD: b"x"}
     )
-    client = Client()
-    client.force_login(curator)
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
+    browser_sign_in(page, live_server, curator)
     for path in (
         "/datasets/",
         "/datasets/vr-motion-open/",
