@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from metagen.hashing import sha256_stream
+from processing.motion.anonymize import scale_event_data
 from processing.motion.convert import EVENTS_SCHEMA, MOTION_SCHEMA
 
 INDEX = "recordings.parquet"
@@ -108,6 +110,32 @@ class ShardItem:
     recording_id: str
     motion: Opener
     events: Opener | None = None
+    # The body-size factor (releases.services plans it); 1.0 leaves the processed bytes as they are.
+    scale: float = 1.0
+
+
+POSITION_COLUMNS = ("px", "py", "pz")
+
+
+def scaled_motion(table: pa.Table, factor: float) -> pa.Table:
+    """Positions times `factor` in float32, about the origin (processing recentred the motion
+    there); rotations and everything else unchanged."""
+    if factor == 1.0:
+        return table
+    scalar = pa.scalar(factor, pa.float32())
+    for name in POSITION_COLUMNS:
+        index = table.schema.get_field_index(name)
+        table = table.set_column(index, table.field(name), pc.multiply(table[name], scalar))
+    return table
+
+
+def scaled_events(table: pa.Table, factor: float) -> pa.Table:
+    """Metre values in the events' JSON data (keys ending in "_m") times `factor`."""
+    if factor == 1.0:
+        return table
+    data = [scale_event_data(text, factor) for text in table["data"].to_pylist()]
+    index = table.schema.get_field_index("data")
+    return table.set_column(index, table.field("data"), pa.array(data, pa.string()))
 
 
 def _with_id(table: pa.Table, recording_id: str, schema: pa.Schema) -> pa.Table:
@@ -132,7 +160,7 @@ def write_motion_shard(path: Path, items: Iterable[ShardItem]) -> int:
     ) as writer:
         for item in items:
             with item.motion() as fh:
-                table = pq.read_table(fh, schema=MOTION_SCHEMA)
+                table = scaled_motion(pq.read_table(fh, schema=MOTION_SCHEMA), item.scale)
             writer.write_table(_with_id(table, item.recording_id, RELEASE_MOTION_SCHEMA))
             rows += table.num_rows
             del table
@@ -149,7 +177,7 @@ def write_events_shard(path: Path, items: Iterable[ShardItem]) -> int:
             if item.events is None:
                 continue
             with item.events() as fh:
-                table = pq.read_table(fh, schema=EVENTS_SCHEMA)
+                table = scaled_events(pq.read_table(fh, schema=EVENTS_SCHEMA), item.scale)
             writer.write_table(_with_id(table, item.recording_id, RELEASE_EVENTS_SCHEMA))
             rows += table.num_rows
     return rows

@@ -9,6 +9,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from processing.motion.limits import NOISE_SCALE_RANGE, REFERENCE_HEIGHT_M
 from releases.build import INDEX, RELEASE_EVENTS_SCHEMA, RELEASE_MOTION_SCHEMA
 
 # Groups of fewer contributors than this are merged before anything about them is published.
@@ -38,13 +39,40 @@ PERSONAL_INFORMATION = (
     "smaller than 5 contributors are not published. Voice audio, where present, is personal "
     "data and is included only from donors who consented to release their audio."
 )
-LIMITATIONS = (
-    "Volunteer recordings are not a representative sample of people, bodies, abilities or "
-    "headsets. Tracking quality varies by device. Body size is kept as recorded (this dataset's "
-    "anonymization profile), so re-identification by body proportions remains possible; do not "
-    "attempt it. Donors may withdraw: later versions drop their recordings and the withdrawal "
-    "feed lists them, but copies already downloaded cannot be recalled, so please honour it."
-)
+BODY_SIZE_PROFILES = {
+    "keep": (
+        "Body size is kept as recorded (this dataset's anonymization profile), so "
+        "re-identification by body size and proportions remains possible; do not attempt it."
+    ),
+    "normalize": (
+        f"Body size is normalized (this dataset's anonymization profile): each recording's "
+        f"positions are scaled about the origin so its estimated standing height is "
+        f"{REFERENCE_HEIGHT_M:.2f} m (from the skeleton's rest pose, else the head's 95th "
+        f"percentile height over 0.936), and metre values in events scale with them; recordings "
+        f"whose height cannot be estimated are left out. Absolute size is hidden, but "
+        f"proportions and movement style remain; do not attempt re-identification."
+    ),
+    "noise": (
+        f"Body size is randomly scaled (this dataset's anonymization profile): each recording's "
+        f"positions, and metre values in its events, are scaled about the origin by a factor "
+        f"between {NOISE_SCALE_RANGE[0]:.2f} and {NOISE_SCALE_RANGE[1]:.2f}, the same for a "
+        f"recording in every version of this dataset and not published. Size is only blurred, "
+        f"so re-identification by body size remains possible; do not attempt it."
+    ),
+}
+
+
+def limitations(body_size: str) -> str:
+    """The limitations statement for a dataset's body-size profile."""
+    return (
+        "Volunteer recordings are not a representative sample of people, bodies, abilities or "
+        f"headsets. Tracking quality varies by device. {BODY_SIZE_PROFILES[body_size]} Donors "
+        "may withdraw: later versions drop their recordings and the withdrawal feed lists them, "
+        "but copies already downloaded cannot be recalled, so please honour it."
+    )
+
+
+LIMITATIONS = limitations("keep")
 BIASES = (
     "Contributors self-select (people with VR headsets who volunteer), which skews age, gender, "
     "ability and region in ways the platform does not measure."
@@ -134,6 +162,9 @@ class Documents:
     citation: str
     doi: str
     year: int
+    body_size: str = "keep"
+    # Recordings the build left out because the profile could not be applied to them.
+    excluded: int = 0
 
 
 def cite_as(doc: Documents) -> str:
@@ -186,6 +217,15 @@ def _table(counter: dict[str, int]) -> str:
 
 def _schema(schema: Any) -> str:
     return "".join(f"| `{f.name}` | {f.type} |\n" for f in schema)
+
+
+def _left_out(doc: Documents) -> str:
+    if not doc.excluded:
+        return ""
+    return (
+        f" {doc.excluded} eligible recording(s) were left out because their height could not be"
+        " estimated (listed in `changes.json`)."
+    )
 
 
 def readme_bytes(doc: Documents, stats: ReleaseStats, *, shard_count: int) -> bytes:
@@ -263,7 +303,9 @@ Required consent scopes for this dataset: {", ".join(doc.required_scopes) or "(n
 
 {PERSONAL_INFORMATION}
 
-{LIMITATIONS}
+Body-size profile: `{doc.body_size}`.{_left_out(doc)}
+
+{limitations(doc.body_size)}
 
 ## Intended uses
 

@@ -82,6 +82,9 @@ class Release(models.Model):
     # Fixed when the build is planned, so a retried shard writes the same bytes.
     shard_target_bytes = models.PositiveBigIntegerField(null=True, blank=True)
     shard_count = models.PositiveIntegerField(null=True, blank=True)
+    # Recordings planning left out, [{"recording_id", "reason"}] (a normalize build cannot
+    # scale a recording whose height is unknown); changes.json and the datasheet list them.
+    excluded = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ("dataset", "-created_at")
@@ -115,6 +118,9 @@ class ReleaseItem(models.Model):
     # The processed artifact prefix it was built from (content-addressed): a change between
     # versions means the donation was re-processed.
     artifact_prefix = models.CharField(max_length=255, blank=True)
+    # The dataset's body-size profile as a factor on positions, fixed at planning so a retried
+    # shard writes the same bytes; 1.0 for keep. Never published (it would reveal the height).
+    body_scale = models.FloatField(default=1.0)
 
     class Meta:
         ordering = ("release", "recording_pseudonym")

@@ -1,4 +1,5 @@
 import hashlib
+import hmac
 import json
 import logging
 import shutil
@@ -10,6 +11,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from uuid import UUID
 
+import numpy as np
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from django.conf import settings
 from django.core.files import File
@@ -24,6 +27,10 @@ from consent.models import ConsentEvent
 from consent.scopes import covers
 from donations.models import Donation, DonationStatus
 from metagen.hashing import CHUNK, sha256_stream
+from processing.motion.anonymize import height_of, noise_factor
+from processing.motion.errors import RejectedRecording
+from processing.motion.limits import REFERENCE_HEIGHT_M
+from processing.motion.model import Skeleton
 from releases.build import (
     INDEX,
     MANIFEST,
@@ -46,7 +53,6 @@ from releases.croissant import CroissantInput, croissant_bytes
 from releases.datasheet import (
     BIASES,
     DATA_COLLECTION,
-    LIMITATIONS,
     MAINTENANCE,
     PERSONAL_INFORMATION,
     PREPROCESSING,
@@ -57,6 +63,7 @@ from releases.datasheet import (
     citation_cff_bytes,
     cite_as,
     licence_url,
+    limitations,
     readme_bytes,
 )
 from releases.exceptions import ReleaseError
@@ -86,8 +93,8 @@ def release_create(
     shard_target_bytes: int | None = None,
 ) -> Release:
     """Create a draft release and queue its build after commit. Raises ReleaseError if the
-    version is malformed or already taken, or the dataset asks for a body-size treatment the
-    processed artifacts do not have (processing keeps body size; only `keep` datasets build)."""
+    version is malformed or already taken. The build applies the dataset's body-size profile
+    (processing always keeps body size; see release_plan)."""
     from django.core.exceptions import ValidationError
 
     from releases.tasks import build_release
@@ -100,10 +107,6 @@ def release_create(
         raise ReleaseError(
             _("Version %(version)s of %(dataset)s already exists.")
             % {"version": version, "dataset": dataset.slug}
-        )
-    if dataset.body_size != Dataset.BodySize.KEEP:
-        raise ReleaseError(
-            _("Only datasets that keep body size can be built for now (processing keeps it).")
         )
     with transaction.atomic(durable=True):
         release = Release.objects.create(
@@ -221,12 +224,70 @@ def _contributor_id(dataset: Dataset, donor_id: int) -> str:
     return pseudonym(secret=dataset.pseudonym_secret, kind="contributor", value=donor_id)
 
 
+HEIGHT_UNKNOWN = "height_unknown"
+
+
+def _noise_seed(dataset: Dataset, recording_id: str) -> int:
+    """Keyed by the dataset's secret: stable across its versions, unlinkable across datasets,
+    and not computable by anyone who has only the published files."""
+    mac = hmac.new(
+        dataset.pseudonym_secret.encode(), f"body-scale:{recording_id}".encode(), hashlib.sha256
+    )
+    return int.from_bytes(mac.digest()[:8], "little")
+
+
+def _skeleton(summary: dict[str, Any]) -> Skeleton | None:
+    """The rest skeleton processing recorded in metadata.json (the donation's summary)."""
+    skeleton = summary.get("skeleton")
+    if not skeleton:
+        return None
+    return Skeleton(
+        joints=list(skeleton["joints"]),
+        parents=np.asarray(skeleton["parents"], dtype=np.int32),
+        offsets=np.asarray(skeleton["offsets_m"], dtype=np.float64).reshape(-1, 3),
+        end_sites=[(int(e["parent"]), tuple(e["offset_m"])) for e in skeleton["end_sites"]],
+    )
+
+
+def _head_heights(artifact_prefix: str, summary: dict[str, Any]) -> Callable[[], Any] | None:
+    """Reads the head track's `py` from the processed motion, only when called."""
+    heads = [t["name"] for t in summary.get("tracks") or [] if t.get("role") == "head"]
+    if not heads:
+        return None
+
+    def read() -> Any:
+        with default_storage.open(f"{artifact_prefix}motion.parquet", "rb") as fh:
+            table = pq.read_table(fh, columns=["track", "py"])
+        rows = pc.equal(table["track"], heads[0])
+        return table.filter(rows)["py"].to_numpy()
+
+    return read
+
+
+def _body_scale(dataset: Dataset, recording_id: str, chosen: "Eligible") -> float | None:
+    """The factor on this recording's positions for the dataset's body-size profile (module
+    processing.motion.anonymize), or None when `normalize` cannot estimate its height."""
+    if dataset.body_size == Dataset.BodySize.NOISE:
+        return noise_factor(_noise_seed(dataset, recording_id))
+    if dataset.body_size == Dataset.BodySize.NORMALIZE:
+        summary = chosen.summary
+        try:
+            height = height_of(_skeleton(summary), _head_heights(chosen.artifact_prefix, summary))
+        except RejectedRecording:
+            return None
+        return REFERENCE_HEIGHT_M / height
+    return 1.0
+
+
 def release_plan(*, release_id: int) -> Release:
     """Move a draft release to `building`, choose its items and assign each to a shard.
 
-    One durable transaction: the items (with the consent event that admitted each), one
-    ReleaseShard row per shard, and the shard count. Idempotent: a release already planned
-    (building with shards) or past building is returned unchanged.
+    One durable transaction: the items (with the consent event that admitted each and the
+    factor of the dataset's body-size profile on its positions), one ReleaseShard row per
+    shard, and the shard count. A `normalize` dataset reads the head track of recordings
+    without a skeleton to estimate their height, and leaves out (Release.excluded, logged by
+    pseudonymous id) recordings whose height it cannot estimate. Idempotent: a release already
+    planned (building with shards) or past building is returned unchanged.
     """
     with transaction.atomic(durable=True):
         release = Release.objects.select_for_update().select_related("dataset").get(pk=release_id)
@@ -238,13 +299,23 @@ def release_plan(*, release_id: int) -> Release:
         target = release.shard_target_bytes or DEFAULT_SHARD_TARGET_BYTES
         planner = ShardPlanner(target)
         batch: list[ReleaseItem] = []
+        excluded: list[dict[str, str]] = []
         for chosen in release_eligible(dataset=dataset):
+            recording_id = _recording_id(dataset, chosen.donation_id)
+            scale = _body_scale(dataset, recording_id, chosen)
+            if scale is None:
+                excluded.append({"recording_id": recording_id, "reason": HEIGHT_UNKNOWN})
+                logger.info(
+                    "release %s leaves out recording %s: height unknown", release.pk, recording_id
+                )
+                continue
             batch.append(
                 ReleaseItem(
                     release=release,
                     donation_id=chosen.donation_id,
                     consent_event_id=chosen.consent_event_id,
-                    recording_pseudonym=_recording_id(dataset, chosen.donation_id),
+                    recording_pseudonym=recording_id,
+                    body_scale=scale,
                     contributor_pseudonym=_contributor_id(dataset, chosen.donor_id),
                     shard=planner.place(estimated_bytes(chosen.summary)),
                     with_audio=chosen.with_audio,
@@ -263,11 +334,18 @@ def release_plan(*, release_id: int) -> Release:
             status=Release.Status.BUILDING,
             shard_count=planner.count,
             shard_target_bytes=target,
+            excluded=excluded,
         )
+        release.excluded = excluded
         release.status = Release.Status.BUILDING
         release.shard_count = planner.count
         release.shard_target_bytes = target
-    logger.info("release %s planned: %d shard(s)", release.pk, planner.count)
+    logger.info(
+        "release %s planned: %d shard(s), %d recording(s) left out",
+        release.pk,
+        planner.count,
+        len(excluded),
+    )
     return release
 
 
@@ -322,7 +400,7 @@ def release_shard_build(*, release_id: int, index: int, queue_next: bool = True)
 
     items = list(
         _shard_items(release, index).values_list(
-            "recording_pseudonym", "artifact_prefix", "with_audio", "with_events"
+            "recording_pseudonym", "artifact_prefix", "with_audio", "with_events", "body_scale"
         )
     )
     workdir = Path(tempfile.mkdtemp(prefix="metagen-shard-"))
@@ -332,8 +410,9 @@ def release_shard_build(*, release_id: int, index: int, queue_next: bool = True)
                 recording_id=rid,
                 motion=_opener(f"{prefix}motion.parquet"),
                 events=_opener(f"{prefix}events.parquet") if with_events else None,
+                scale=scale,
             )
-            for rid, prefix, _with_audio, with_events in items
+            for rid, prefix, _with_audio, with_events, scale in items
         ]
         written = [motion_shard_path(index)]
         write_motion_shard(workdir / written[0], shard_items)
@@ -341,7 +420,7 @@ def release_shard_build(*, release_id: int, index: int, queue_next: bool = True)
             written.append(events_shard_path(index))
             write_events_shard(workdir / written[1], shard_items)
         entries = [_store_local(release, workdir / rel, rel) for rel in written]
-        for rid, prefix, with_audio, _with_events in items:
+        for rid, prefix, with_audio, _with_events, _scale in items:
             if with_audio:
                 entries.append(
                     _store_copy(release, f"{prefix}audio.flac", audio_path(rid), workdir)
@@ -405,15 +484,21 @@ def _previous_release(release: Release) -> Release | None:
 
 
 def _changes(release: Release) -> dict[str, Any]:
-    """changes.json: recordings added and removed against the previous version, with why."""
+    """changes.json: recordings added and removed against the previous version, with why,
+    and (only when there are any) the recordings this build left out, with why."""
     previous = _previous_release(release)
     now = dict(release.items.values_list("recording_pseudonym", "artifact_prefix"))
+    left_out = {e["recording_id"]: e["reason"] for e in release.excluded}
+    extra = {"excluded": sorted(release.excluded, key=lambda e: e["recording_id"])}
+    if not left_out:
+        extra = {}  # the same changes.json as before body-size profiles existed
     if previous is None:
         return {
             "previous_version": None,
             "added": sorted(now),
             "removed": [],
             "reprocessed": [],
+            **extra,
         }
     before = {
         rid: (prefix, status)
@@ -424,7 +509,9 @@ def _changes(release: Release) -> dict[str, Any]:
     removed = []
     for rid in sorted(set(before) - set(now)):
         status = before[rid][1]
-        if status == DonationStatus.WITHDRAWN:
+        if rid in left_out:
+            reason = left_out[rid]
+        elif status == DonationStatus.WITHDRAWN:
             reason = "withdrawn"
         elif status == DonationStatus.DECLINED:
             reason = "declined"
@@ -437,6 +524,7 @@ def _changes(release: Release) -> dict[str, Any]:
         "added": sorted(set(now) - set(before)),
         "removed": removed,
         "reprocessed": reprocessed,
+        **extra,
     }
 
 
@@ -466,6 +554,8 @@ def release_finalize(*, release_id: int) -> Release:
         citation=dataset.citation,
         doi=dataset.doi,
         year=release.created_at.year,
+        body_size=dataset.body_size,
+        excluded=len(release.excluded),
     )
     entries: list[dict[str, Any]] = [
         entry for files in release.shards.values_list("files", flat=True) for entry in files
@@ -532,7 +622,7 @@ def release_finalize(*, release_id: int) -> Release:
                     index_size=index_entry["size"],
                     data_collection=DATA_COLLECTION,
                     personal_information=PERSONAL_INFORMATION,
-                    limitations=LIMITATIONS,
+                    limitations=limitations(dataset.body_size),
                     use_cases=USE_CASES,
                     biases=BIASES,
                     preprocessing=PREPROCESSING,

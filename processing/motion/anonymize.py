@@ -35,7 +35,7 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -112,8 +112,7 @@ def anonymize_deferred(
         result = _scaled(result, factor)
     elif body_size == "noise":
         result = _recentred(result, 1.0)
-        rng = np.random.default_rng(_content_seed(result) if seed is None else seed)
-        factor = float(rng.uniform(*NOISE_SCALE_RANGE))
+        factor = noise_factor(_content_seed(result) if seed is None else seed)
         result.positions *= np.float32(factor)
         result = _scaled(result, factor)
     else:
@@ -249,12 +248,24 @@ def _map_rows(
 
 def estimate_height(recording: Recording) -> float:
     """Standing height in metres (see module docstring); RejectedRecording if unknowable."""
+    head = recording.roles.index("head") if "head" in recording.roles else None
+    positions = recording.positions
+    return height_of(recording.skeleton, None if head is None else lambda: positions[head, :, 1])
+
+
+def height_of(
+    skeleton: Skeleton | None, head_y: Callable[[], npt.NDArray[np.floating[Any]]] | None
+) -> float:
+    """``estimate_height`` from its parts, for callers without a whole Recording (the release
+    build reads a processed artifact): the skeleton's rest pose, else the head track's heights,
+    which ``head_y`` returns and is only called when the skeleton gives no height."""
     height = 0.0
-    if recording.skeleton is not None:
-        height = float(np.ptp(recording.skeleton.rest_points()[:, 1]))
-    if height < _MIN_HEIGHT_M and "head" in recording.roles:
-        head_y = recording.positions[recording.roles.index("head"), :, 1]
-        height = float(np.percentile(head_y, 95)) / _EYE_TO_STATURE
+    if skeleton is not None:
+        height = float(np.ptp(skeleton.rest_points()[:, 1]))
+    if height < _MIN_HEIGHT_M and head_y is not None:
+        heights = head_y()
+        if heights.size:
+            height = float(np.percentile(heights, 95)) / _EYE_TO_STATURE
     if not math.isfinite(height) or height < _MIN_HEIGHT_M:
         raise RejectedRecording(
             "anonymize.height_unknown",
@@ -262,6 +273,11 @@ def estimate_height(recording: Recording) -> float:
             "to hide body size. Include the head or a full skeleton.",
         )
     return height
+
+
+def noise_factor(seed: int) -> float:
+    """The ``noise`` profile's scale factor for a seed: uniform in NOISE_SCALE_RANGE."""
+    return float(np.random.default_rng(seed).uniform(*NOISE_SCALE_RANGE))
 
 
 def _scaled(recording: Recording, factor: float) -> Recording:
@@ -282,17 +298,19 @@ def _scaled_events(events: Events | None, factor: float) -> Events | None:
     """Event values in metres (data keys ending in "_m", e.g. a game's player height)."""
     if events is None or not any('_m"' in text for text in events.data):
         return events
-    data = []
-    for text in events.data:
-        values = json.loads(text) if '_m"' in text else None
-        if values is None:
-            data.append(text)
-            continue
-        for key, value in values.items():
-            if key.endswith("_m") and type(value) in (int, float):
-                values[key] = round(value * factor, 6)
-        data.append(json.dumps(values, sort_keys=True))
-    return replace(events, data=data)
+    return replace(events, data=[scale_event_data(text, factor) for text in events.data])
+
+
+def scale_event_data(text: str, factor: float) -> str:
+    """One event's JSON data with its metre values (keys ending in "_m") times ``factor``;
+    text without such a key comes back unchanged, the same object."""
+    if '_m"' not in text:
+        return text
+    values = json.loads(text)
+    for key, value in values.items():
+        if key.endswith("_m") and type(value) in (int, float):
+            values[key] = round(value * factor, 6)
+    return json.dumps(values, sort_keys=True)
 
 
 def _scale3(v: tuple[float, float, float], factor: float) -> tuple[float, float, float]:
