@@ -15,7 +15,7 @@ from donations.models import Donation
 from donations.services import donation_withdraw
 from releases.build import INDEX_SCHEMA, RELEASE_MOTION_SCHEMA, motion_shard_path
 from releases.exceptions import ReleaseError
-from releases.models import Dataset, Release, ReleaseShard
+from releases.models import Release, ReleaseShard
 from releases.pseudonyms import pseudonym
 from releases.services import (
     release_build,
@@ -257,16 +257,6 @@ def test_a_shard_object_with_other_bytes_is_never_overwritten(curator, consent_d
     with pytest.raises(ReleaseError, match="already exists with other content"):
         release_shard_build(release_id=release.pk, index=0, queue_next=False)
     assert read_object(key) == b"someone else's bytes"
-
-
-def test_a_dataset_that_changes_body_size_cannot_be_built_yet(curator, dataset):
-    Dataset.objects.filter(pk=dataset.pk).update(body_size=Dataset.BodySize.NORMALIZE)
-    dataset.refresh_from_db()
-    with pytest.raises(ReleaseError) as caught:
-        release_create(dataset=dataset, version="1.0.0", curator=curator)
-    assert str(caught.value) == (
-        "Only datasets that keep body size can be built for now (processing keeps it)."
-    )
 
 
 @pytest.mark.integration
