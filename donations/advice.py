@@ -156,7 +156,7 @@ _NEXT_STEPS: dict[str, str | Promise] = {
     "processed": _("Look at the preview; a curator will review it."),
     "rejected": _("See why, and what to do."),
     "failed": _("Nothing: an administrator will retry it."),
-    "accepted": _("Nothing. Thank you: it can go into the next release."),
+    "accepted": _("Nothing more. Thank you! It can go into the next release."),
     "declined": _("See the curator's reason."),
     "withdrawn": _("Nothing: it is removed and in no later release."),
 }
