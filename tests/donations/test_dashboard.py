@@ -316,3 +316,19 @@ def test_preview_needs_a_login(donor, preview_bytes):
 def test_preview_api_with_a_malformed_id_answers_404(client, donor):
     client.force_login(donor)
     assert client.get("/api/donations/not-a-uuid/preview/").status_code == 404
+
+
+def test_dashboard_and_upload_page_name_the_consented_uses_in_plain_words(
+    client, donor, consent_document
+):
+    consent_grant(
+        donor=donor,
+        document=consent_document,
+        scopes=["motion:model_training", "motion:open_release"],
+    )
+    client.force_login(donor)
+    for name in ("donations:dashboard", "donations:upload"):
+        page = client.get(reverse(name)).content.decode()
+        assert "<li>Motion (head, hands, body): Training generative models</li>" in page
+        assert "<li>Motion (head, hands, body): Open release to anyone</li>" in page
+        assert "motion:open_release" not in page
