@@ -45,5 +45,13 @@ def normalize_scopes(scopes: list[str] | tuple[str, ...] | set[str]) -> list[str
     return sorted(set(scopes))
 
 
+def scope_label(value: str) -> str:
+    """`motion:open_release` -> `Motion (head, hands, body): Open release to anyone`."""
+    modality, _sep, use = value.partition(":")
+    if modality in Modality.values and use in Use.values:
+        return f"{Modality(modality).label}: {Use(use).label}"
+    return value
+
+
 def covers(granted: list[str], required: list[str]) -> bool:
     return set(required) <= set(granted)

@@ -3,7 +3,7 @@
 from django import template
 from django.utils.functional import Promise
 
-from consent.scopes import Modality, Use
+from consent.scopes import scope_label
 from donations.advice import Advice, advice_for, next_step_for
 
 register = template.Library()
@@ -19,13 +19,7 @@ def advice(code: str) -> Advice:
     return advice_for(code)
 
 
-@register.filter
-def scope_label(scope: str) -> str:
-    """`motion:open_release` -> `Motion (head, hands, body): Open release to anyone`."""
-    modality, _sep, use = scope.partition(":")
-    if modality in Modality.values and use in Use.values:
-        return f"{Modality(modality).label}: {Use(use).label}"
-    return scope
+register.filter("scope_label", scope_label)
 
 
 @register.filter

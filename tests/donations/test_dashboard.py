@@ -318,7 +318,7 @@ def test_preview_api_with_a_malformed_id_answers_404(client, donor):
     assert client.get("/api/donations/not-a-uuid/preview/").status_code == 404
 
 
-def test_dashboard_and_upload_page_name_the_consented_uses_in_plain_words(
+def test_dashboard_upload_and_history_pages_name_the_consented_uses_in_plain_words(
     client, donor, consent_document
 ):
     consent_grant(
@@ -327,8 +327,8 @@ def test_dashboard_and_upload_page_name_the_consented_uses_in_plain_words(
         scopes=["motion:model_training", "motion:open_release"],
     )
     client.force_login(donor)
-    for name in ("donations:dashboard", "donations:upload"):
+    for name in ("donations:dashboard", "donations:upload", "consent:history"):
         page = client.get(reverse(name)).content.decode()
-        assert "<li>Motion (head, hands, body): Training generative models</li>" in page
-        assert "<li>Motion (head, hands, body): Open release to anyone</li>" in page
+        assert "Motion (head, hands, body): Training generative models" in page
+        assert "Motion (head, hands, body): Open release to anyone" in page
         assert "motion:open_release" not in page
