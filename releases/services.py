@@ -256,10 +256,20 @@ def _head_heights(artifact_prefix: str, summary: dict[str, Any]) -> Callable[[],
         return None
 
     def read() -> Any:
+        # Row group by row group, skipping those whose statistics rule the head out: a long
+        # full-body take is never held whole (rows are ordered by track).
+        parts = []
         with default_storage.open(f"{artifact_prefix}motion.parquet", "rb") as fh:
-            table = pq.read_table(fh, columns=["track", "py"])
-        rows = pc.equal(table["track"], heads[0])
-        return table.filter(rows)["py"].to_numpy()
+            parquet = pq.ParquetFile(fh)
+            track_column = parquet.schema_arrow.get_field_index("track")
+            for group in range(parquet.metadata.num_row_groups):
+                stats = parquet.metadata.row_group(group).column(track_column).statistics
+                known = stats is not None and stats.has_min_max
+                if known and not stats.min <= heads[0] <= stats.max:
+                    continue
+                table = parquet.read_row_group(group, columns=["track", "py"])
+                parts.append(table.filter(pc.equal(table["track"], heads[0]))["py"].to_numpy())
+        return np.concatenate(parts) if parts else np.empty(0, dtype=np.float32)
 
     return read
 

@@ -4,8 +4,11 @@ import io
 import json
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from consent.services import consent_grant
@@ -210,3 +213,25 @@ def test_a_noise_build_scales_positions_by_the_planned_factor(curator, consent_d
     readme = release_objects(noisy_release)["README.md"].decode()
     assert "Body-size profile: `noise`." in readme
     assert "by a factor between 0.95 and 1.05" in readme
+
+
+def test_the_head_heights_are_read_from_every_row_group_holding_the_head_and_only_those():
+    from releases.services import _head_heights
+
+    table = pa.table(
+        {
+            "track": ["a"] * 4 + ["head"] * 4 + ["z"] * 4,
+            "py": np.arange(12, dtype=np.float32),
+        }
+    )
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, row_group_size=3)  # the head spans two of four groups
+    default_storage.save("processed/rowgroups/motion.parquet", ContentFile(buffer.getvalue()))
+
+    read = _head_heights("processed/rowgroups/", {"tracks": [{"name": "head", "role": "head"}]})
+
+    assert read is not None
+    assert read().tolist() == [4.0, 5.0, 6.0, 7.0]
+    assert (
+        _head_heights("processed/rowgroups/", {"tracks": [{"name": "a", "role": "joint"}]}) is None
+    )
