@@ -161,9 +161,11 @@ def donation_process(*, donation_id: str) -> Donation:
 
 
 def _discard_artifacts(*, donation: Donation, prefix: str, keys: list[str]) -> None:
-    """The donation moved (withdrawn) while we worked: delete what this run wrote, unless
-    another donation of the same bytes uses the same content-addressed prefix."""
-    if Donation.objects.filter(artifact_prefix=prefix).exclude(pk=donation.pk).exists():
+    """The donation moved (withdrawn) while we worked: delete what this run wrote, unless a
+    donation uses the same content-addressed prefix: another one of the same bytes, or this
+    one, when a second delivery of the task lost the race to a first that already finished
+    (and the donation moved on, accepted say)."""
+    if Donation.objects.filter(artifact_prefix=prefix).exists():
         return
     for key in keys:
         default_storage.delete(key)
