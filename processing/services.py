@@ -99,8 +99,15 @@ def donation_process(*, donation_id: str) -> Donation:
     """
     donation = donation_get(donation_id=donation_id)
     if donation.status == DonationStatus.UPLOADED:
-        with transaction.atomic(durable=True):
-            donation_transition(donation=donation, to_status=DonationStatus.PROCESSING)
+        try:
+            with transaction.atomic(durable=True):
+                donation_transition(donation=donation, to_status=DonationStatus.PROCESSING)
+        except TransitionError:
+            # A second delivery of the task started it first; that run owns it (and if it
+            # crashes, its own late-acknowledged message comes back). Failing it here would
+            # move the donation to `failed` under the running pipeline.
+            logger.info("donation %s was started by another run; leaving it", donation.pk)
+            return donation_get(donation_id=donation_id)
     elif donation.status != DonationStatus.PROCESSING:
         logger.info("donation %s is %s; nothing to process", donation.pk, donation.status)
         return donation

@@ -312,3 +312,24 @@ def browser_sign_in(page, live_server, user) -> None:  # type: ignore[no-untyped
     client.force_login(user)
     cookie = client.cookies[settings.SESSION_COOKIE_NAME]
     page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
+
+
+def process_here(donation_id: object):  # type: ignore[no-untyped-def]
+    """Process a donation in this process and return it once settled.
+
+    In transactional tests the task queued on commit may reach a session worker first; then
+    that run owns the donation (donation_process leaves it alone), so wait for it to settle.
+    """
+    from donations.models import Donation, DonationStatus
+    from processing.services import donation_process
+
+    donation_process(donation_id=str(donation_id))
+    return wait_for(
+        lambda: (
+            Donation.objects.filter(pk=donation_id)
+            .exclude(status__in=[DonationStatus.UPLOADED, DonationStatus.PROCESSING])
+            .first()
+        ),
+        timeout=90,
+        what="the donation's processing to settle",
+    )

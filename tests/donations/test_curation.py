@@ -10,7 +10,7 @@ from django.urls import reverse
 from accounts.services import user_create_verified
 from consent.services import consent_grant
 from donations.models import CurationDecision, Donation, DonationStatus
-from tests.conftest import browser_sign_in
+from tests.conftest import browser_sign_in, process_here
 
 pytestmark = pytest.mark.django_db
 
@@ -249,7 +249,6 @@ def test_a_curator_opens_the_3d_replay_of_a_queued_donation_in_the_browser(
     from donations.services import donation_create_from_upload
     from metagen.celery import app
     from processing.motion.synthetic import synthetic_bvh
-    from processing.services import donation_process
 
     consent_grant(donor=donor, document=consent_document, scopes=["motion:open_release"])
     upload = SimpleUploadedFile("take.bvh", synthetic_bvh(seconds=2, fps=30, seed=5).encode())
@@ -257,7 +256,7 @@ def test_a_curator_opens_the_3d_replay_of_a_queued_donation_in_the_browser(
     # Processed here, in this process: the task queued on commit must not linger in the broker
     # for a later test to find.
     app.control.purge()
-    assert donation_process(donation_id=str(donation.pk)).status == DonationStatus.PROCESSED
+    assert process_here(donation.pk).status == DonationStatus.PROCESSED
 
     browser_sign_in(page, live_server, curator)
     page.goto(f"{live_server.url}/curate/")

@@ -13,9 +13,8 @@ from accounts.services import user_create_verified
 from donations.models import Donation, DonationStatus
 from donations.services import donation_create_from_upload, donation_review
 from processing.motion.synthetic import synthetic_bvh
-from processing.services import donation_process
 from releases.models import Release
-from tests.conftest import wait_for
+from tests.conftest import process_here, wait_for
 
 MOTION_OPEN = ["motion:model_training", "motion:open_release"]
 
@@ -46,7 +45,7 @@ def accepted_donation(  # type: ignore[no-untyped-def]
             what="the worker to process the donation",
         )
     else:
-        donation_process(donation_id=str(donation.pk))
+        process_here(donation.pk)
     donation.refresh_from_db()
     return donation_review(donation=donation, curator=curator, accept=True)
 
