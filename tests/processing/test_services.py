@@ -3,7 +3,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from donations.models import Donation, DonationStatus
-from processing.services import _discard_artifacts, donation_fail
+from processing.services import _discard_artifacts, donation_fail, donation_process
+from tests.conftest import wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -61,3 +62,51 @@ def test_a_run_that_finds_its_donation_withdrawn_deletes_what_it_wrote(donor):
     _discard_artifacts(donation=donation, prefix=prefix, keys=keys)
 
     assert not any(default_storage.exists(key) for key in keys)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_run_that_loses_the_race_to_start_leaves_the_donation_to_the_winner(donor):
+    import threading
+
+    from django.db import connection, transaction
+
+    from donations.services import donation_transition
+
+    donation = Donation.objects.create(donor=donor, status=DonationStatus.UPLOADED)
+    outcome: dict[str, object] = {}
+
+    def second_run() -> None:
+        try:
+            outcome["donation"] = donation_process(donation_id=str(donation.pk))
+        except Exception as exc:  # the test reports what escaped
+            outcome["error"] = exc
+        finally:
+            connection.close()
+
+    # The winner holds the row while it moves the donation to processing; the second run has
+    # read `uploaded` and waits on the same row for its own compare-and-set.
+    with transaction.atomic():
+        Donation.objects.select_for_update().get(pk=donation.pk)
+        loser = threading.Thread(target=second_run)
+        loser.start()
+        wait_for(_waiting_on_donation_row, timeout=30, what="the second run to wait")
+        donation_transition(donation=donation, to_status=DonationStatus.PROCESSING)
+    loser.join(timeout=30)
+
+    assert "error" not in outcome, outcome.get("error")
+    assert outcome["donation"].status == DonationStatus.PROCESSING
+    assert Donation.objects.get(pk=donation.pk).status == DonationStatus.PROCESSING
+    assert [h.to_status for h in donation.history.all()] == ["processing"]
+
+
+def _waiting_on_donation_row() -> bool:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock' AND query ILIKE %s",
+            ["%UPDATE%donations_donation%"],
+        )
+        return cursor.fetchone()[0] > 0
