@@ -129,7 +129,9 @@
   let lastSession = null;
   let pending = loadPending();
   let samples = [];
-  let lastAnnounce = 0;
+  // performance.now() counts from page load: 0 here would mute the first second's updates.
+  let lastAnnounce = -Infinity;
+  let trailing = null;
 
   if (pending && interrupted) {
     interrupted.textContent = T.interrupted;
@@ -155,7 +157,13 @@
     const now = performance.now();
     samples.push([now, sent]);
     samples = samples.filter(([t]) => now - t <= 5000);
-    if (now - lastAnnounce < 1000 && sent < total) return;  // a screen reader needs no more
+    if (now - lastAnnounce < 1000 && sent < total) {
+      // A screen reader needs no more than one update a second, but the last one must show.
+      clearTimeout(trailing);
+      trailing = setTimeout(showProgress, 1000 - (now - lastAnnounce));
+      return;
+    }
+    clearTimeout(trailing);
     lastAnnounce = now;
     const [t0, b0] = samples[0];
     const speed = now > t0 ? ((sent - b0) * 1000) / (now - t0) : 0;
@@ -166,6 +174,7 @@
   uppy.on("upload-progress", showProgress);
 
   uppy.on("complete", (result) => {
+    clearTimeout(trailing);
     if (result.failed && result.failed.length) return;  // upload-error said why
     if (!result.successful || !result.successful.length) return;
     statusLine.textContent = T.done;
@@ -174,6 +183,7 @@
     window.location.assign(form.dataset.detailUrl.replace("00000000-0000-0000-0000-000000000000", donation));
   });
   uppy.on("upload-error", (_file, error) => {
+    clearTimeout(trailing);
     const reason = error && error.source && error.source.status ? error.message : T.network;
     errorLine.textContent = fmt(T.failed, { reason: reason.endsWith(".") ? reason : reason + "." });
     startButton.textContent = T.resume;
@@ -248,6 +258,7 @@
   });
 
   cancelButton.addEventListener("click", async () => {
+    clearTimeout(trailing);
     const current = pending;
     uppy.cancelAll();
     savePending(null);
