@@ -271,6 +271,13 @@ def donor():  # type: ignore[no-untyped-def]
     return user_create_verified(email="donor@example.org", password="donate-it-2026")
 
 
+@pytest.fixture
+def researcher():  # type: ignore[no-untyped-def]
+    from accounts.services import user_create_verified
+
+    return user_create_verified(email="researcher@example.org", password="research-it-2026")
+
+
 # --- Headless Chromium (Debian's package), driven by Playwright. ---
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]

@@ -12,7 +12,6 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
-from accounts.services import user_create_verified
 from releases.access import Unsatisfiable, dua_accept, dua_sha256, range_parse
 from releases.models import DataUseAgreementAcceptance, Download
 from tests.factories import DatasetFactory
@@ -26,11 +25,6 @@ from tests.releases.access_support import (
 pytestmark = pytest.mark.django_db
 
 SHARD = "data/motion-00000.parquet"
-
-
-@pytest.fixture
-def researcher():  # type: ignore[no-untyped-def]
-    return user_create_verified(email="researcher@example.org", password="research-it-2026")
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
-from accounts.services import user_create_verified
 from consent.models import ConsentEvent
 from donations.services import donation_withdraw
 from releases.access import dua_accept, dua_sha256
@@ -22,11 +21,6 @@ from tests.releases.access_support import (
 pytestmark = pytest.mark.django_db
 
 SHARD = "data/motion-00000.parquet"
-
-
-@pytest.fixture
-def researcher():  # type: ignore[no-untyped-def]
-    return user_create_verified(email="researcher@example.org", password="research-it-2026")
 
 
 def _token_client(user) -> Client:  # type: ignore[no-untyped-def]
