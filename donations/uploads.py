@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from botocore.exceptions import ClientError
 from django.conf import settings
@@ -39,6 +39,7 @@ from donations.models import (
     UploadSession,
 )
 from donations.services import donation_consent_require, donation_transition
+from metagen.hashing import Readable
 
 logger = logging.getLogger(__name__)
 
@@ -66,10 +67,6 @@ class UploadError(DonationError):
 
 class PartTooLargeError(UploadError):
     """A part body larger than the session's part size (answered 413 before reading it)."""
-
-
-class Readable(Protocol):
-    def read(self, size: int = ..., /) -> bytes: ...
 
 
 @dataclass(frozen=True)
