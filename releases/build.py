@@ -6,7 +6,7 @@ no timestamps, no random values), so a retried shard task rewrites exactly the b
 """
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -229,7 +229,3 @@ def sums_bytes(entries: Iterable[dict[str, Any]]) -> bytes:
     """SHA256SUMS in the format `sha256sum -c` reads."""
     ordered = sorted(entries, key=lambda e: e["path"])
     return "".join(f"{e['sha256']}  {e['path']}\n" for e in ordered).encode()
-
-
-def iter_parquet_batches(fh: BinaryIO, batch_rows: int = 65536) -> Iterator[pa.RecordBatch]:
-    yield from pq.ParquetFile(fh).iter_batches(batch_size=batch_rows)

@@ -72,7 +72,6 @@ def limitations(body_size: str) -> str:
     )
 
 
-LIMITATIONS = limitations("keep")
 BIASES = (
     "Contributors self-select (people with VR headsets who volunteer), which skews age, gender, "
     "ability and region in ways the platform does not measure."
