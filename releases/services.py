@@ -70,7 +70,6 @@ from releases.exceptions import ReleaseError
 from releases.models import (
     SEMVER,
     Dataset,
-    Download,
     Release,
     ReleaseFile,
     ReleaseItem,
@@ -714,17 +713,6 @@ def release_publish(*, release: Release, curator: User) -> Release:
             raise ReleaseError(_("Only a built release can be published."))
     logger.info("release %s published by user %s", release.pk, curator.pk)
     return release
-
-
-def release_file_open(*, release_file: ReleaseFile, user: User | None, via: str = "web") -> File:
-    """Log a download and open the file for streaming. Access checks are the caller's."""
-    with transaction.atomic(durable=True):
-        Download.objects.create(
-            release_file=release_file,
-            user=user if user is not None and user.is_authenticated else None,
-            via=via,
-        )
-    return default_storage.open(release_file.storage_key, "rb")
 
 
 def _walk(prefix: str) -> Iterator[str]:
