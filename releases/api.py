@@ -14,6 +14,7 @@ from releases.access import Access, dua_accepted, release_file_access, signed_ur
 from releases.feeds import withdrawals_payload
 from releases.models import Dataset, Release, ReleaseFile
 from releases.selectors import (
+    dataset_get_public,
     dataset_list_with_acceptance,
     release_list_public,
     withdrawal_list_for_dataset,
@@ -138,7 +139,7 @@ class ReleaseViewSet(viewsets.ReadOnlyModelViewSet):
 
     def _dataset(self) -> Dataset | None:
         if not hasattr(self, "_dataset_cache"):
-            self._dataset_cache = Dataset.objects.filter(slug=self.kwargs["dataset_slug"]).first()
+            self._dataset_cache = dataset_get_public(slug=self.kwargs["dataset_slug"])
         return self._dataset_cache
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
