@@ -3,7 +3,6 @@ from uuid import UUID
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -132,9 +131,8 @@ def consent_document_publish(
             raise ConsentError(
                 _("Say what changed since the previous version; donors will see it.")
             )
-        version = (ConsentDocument.objects.aggregate(v=Max("version"))["v"] or 0) + 1
         return ConsentDocument.objects.create(
-            version=version,
+            version=(last.version + 1) if last is not None else 1,
             title=title.strip(),
             text=text,
             sha256=ConsentDocument.hash_text(text),
