@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.services import pseudonym_problem
-from consent.scopes import Credit, Modality, Use, scope
+from consent.scopes import Credit, Modality, Use, scope, scope_label
 
 MODALITY_HELP = {
     Modality.MOTION: _("How your head, hands or body moved. Motion alone can identify you."),
@@ -60,9 +60,7 @@ class ConsentForm(forms.Form):
             for use in Use:
                 name = scope(modality.value, use.value)
                 if name in offered:
-                    self.fields[name] = forms.BooleanField(
-                        required=False, label=f"{modality.label}: {use.label}"
-                    )
+                    self.fields[name] = forms.BooleanField(required=False, label=scope_label(name))
         if for_donation:
             self.fields["applies_to"] = forms.ChoiceField(
                 choices=[
