@@ -138,7 +138,8 @@ def _storage_list_parts(session: UploadSession) -> list[StoredPart]:
                 continue
             number = int(name)
             key = _part_key(session, number)
-            parts.append(StoredPart(number, default_storage.size(key), _local_etag(key)))
+            size = default_storage.size(key)
+            parts.append(StoredPart(number, size, _local_etag(key, size)))
         return sorted(parts, key=lambda p: p.part_number)
     client, bucket = s3
     parts = []
@@ -164,9 +165,9 @@ def _storage_list_parts(session: UploadSession) -> list[StoredPart]:
         marker = int(response["NextPartNumberMarker"])
 
 
-def _local_etag(key: str) -> str:
+def _local_etag(key: str, size: int) -> str:
     # The part's own name holds no digest; the size and the key make a stable, cheap tag.
-    return f'"{hashlib.sha256(f"{key}:{default_storage.size(key)}".encode()).hexdigest()[:32]}"'
+    return f'"{hashlib.sha256(f"{key}:{size}".encode()).hexdigest()[:32]}"'
 
 
 def _storage_complete(session: UploadSession, parts: list[StoredPart], checksums: dict[int, str]):  # type: ignore[no-untyped-def]
@@ -508,7 +509,7 @@ def upload_part_store(
         UploadPart.objects.filter(session=session, part_number=part_number).update(
             stored_at=timezone.now()
         )
-    return StoredPart(part_number, content_length, _local_etag(key))
+    return StoredPart(part_number, content_length, _local_etag(key, content_length))
 
 
 def _check_parts(session: UploadSession, parts: list[StoredPart], checksums: dict[int, str]):  # type: ignore[no-untyped-def]
