@@ -1,8 +1,7 @@
 import difflib
 from uuid import UUID
 
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
-from django.db.models.expressions import OrderBy
+from django.db.models import Case, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from accounts.models import User
@@ -27,6 +26,19 @@ def consent_document_list() -> QuerySet[ConsentDocument]:
     return ConsentDocument.objects.filter(effective_at__lte=timezone.now()).order_by("-version")
 
 
+def _effective_first(events: QuerySet[ConsentEvent]) -> QuerySet[ConsentEvent]:
+    """Order one donation's own events and the donor's account-wide ones so the effective one
+    comes first: the donation's own withdrawal (final: a later account-wide grant does not
+    revive it), else the latest. Among these events "has a donation" means "is this
+    donation's", so no outer reference is needed in ORDER BY (SQLite refuses one there)."""
+    own_withdrawal = Case(
+        When(donation__isnull=False, action=ConsentEvent.Action.WITHDRAW, then=Value(1)),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    return events.order_by(own_withdrawal.desc(), "-created_at")
+
+
 def consent_event_get_effective(
     *, donor: User, donation_id: UUID | str | None
 ) -> ConsentEvent | None:
@@ -35,19 +47,20 @@ def consent_event_get_effective(
     With donation_id None, the latest account-wide event (the default for new donations).
     A donation's own withdrawal is final: a later account-wide grant does not revive it.
     """
-    events = ConsentEvent.objects.filter(donor=donor)
+    events = ConsentEvent.objects.filter(donor=donor).select_related("document")
     if donation_id is None:
-        events = events.filter(donation__isnull=True)
-        order: tuple[str | OrderBy, ...] = ("-created_at",)
-    else:
-        events = events.filter(Q(donation_id=donation_id) | Q(donation__isnull=True))
-        own_withdrawal = Case(
-            When(donation_id=donation_id, action=ConsentEvent.Action.WITHDRAW, then=Value(1)),
-            default=Value(0),
-            output_field=IntegerField(),
-        )
-        order = (own_withdrawal.desc(), "-created_at")
-    return events.select_related("document").order_by(*order).first()
+        return events.filter(donation__isnull=True).order_by("-created_at").first()
+    events = events.filter(Q(donation_id=donation_id) | Q(donation__isnull=True))
+    return _effective_first(events).first()
+
+
+def consent_event_effective_subquery() -> QuerySet[ConsentEvent]:
+    """consent_event_get_effective for many donations in one query: a correlated subquery whose
+    OuterRef("pk") and OuterRef("donor_id") are a Donation's. Take `.values(field)[:1]`."""
+    events = ConsentEvent.objects.filter(donor_id=OuterRef("donor_id")).filter(
+        Q(donation_id=OuterRef("pk")) | Q(donation__isnull=True)
+    )
+    return _effective_first(events)
 
 
 def consent_event_list_for_user(*, user: User) -> QuerySet[ConsentEvent]:

@@ -3,20 +3,15 @@ from uuid import UUID
 
 from django.core.files.storage import default_storage
 from django.db.models import (
-    Case,
     CharField,
-    IntegerField,
     JSONField,
-    OuterRef,
-    Q,
     QuerySet,
     Subquery,
-    Value,
-    When,
 )
 
 from accounts.models import User
 from consent.models import ConsentEvent
+from consent.selectors import consent_event_effective_subquery
 from donations.models import CurationDecision, Donation, DonationStatus
 from processing.motion.preview import MOTION_PREVIEW_NAME
 
@@ -70,23 +65,6 @@ class CurationFilters:
     scopes: list[str] = field(default_factory=list)
 
 
-def _effective_consent() -> QuerySet[ConsentEvent]:
-    """consent_event_get_effective as a correlated subquery on a donation (OuterRef = Donation):
-    its own withdrawal first, else its latest own or account-wide event."""
-    own_withdrawal = Case(
-        When(donation=OuterRef("pk"), action=ConsentEvent.Action.WITHDRAW, then=Value(1)),
-        default=Value(0),
-        output_field=IntegerField(),
-    )
-    return (
-        ConsentEvent.objects.filter(donor=OuterRef("donor"))
-        .filter(Q(donation=OuterRef("pk")) | Q(donation__isnull=True))
-        # An annotation, not an order_by expression: only annotations resolve the OuterRef.
-        .annotate(own_withdrawal=own_withdrawal)
-        .order_by("-own_withdrawal", "-created_at")
-    )
-
-
 def donation_list_for_curation(*, filters: CurationFilters | None = None) -> QuerySet[Donation]:
     """Processed donations awaiting review, oldest first, each annotated with its effective
     consent (`consent_action`, `consent_scopes`) so the page needs one query for the list.
@@ -94,7 +72,7 @@ def donation_list_for_curation(*, filters: CurationFilters | None = None) -> Que
     Filters apply to the processing summary (format, frame rate, duration) and to the effective
     consent (a grant holding every scope asked for)."""
     filters = filters or CurationFilters()
-    effective = _effective_consent()
+    effective = consent_event_effective_subquery()
     donations = Donation.objects.filter(status=DonationStatus.PROCESSED).annotate(
         consent_action=Subquery(effective.values("action")[:1], output_field=CharField()),
         consent_scopes=Subquery(effective.values("scopes")[:1], output_field=JSONField()),

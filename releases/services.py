@@ -18,13 +18,14 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Case, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from consent.models import ConsentEvent
 from consent.scopes import covers
+from consent.selectors import consent_event_effective_subquery
 from donations.models import Donation, DonationStatus
 from metagen.hashing import CHUNK, sha256_stream
 from processing.motion.anonymize import height_of, noise_factor
@@ -131,25 +132,10 @@ def _move(release: Release, from_status: str, to_status: str, **fields: object) 
 
 
 def _effective_events(donations: QuerySet[Donation]) -> QuerySet[Donation]:
-    """Annotate each donation with its effective consent event, in the same query.
-
-    Mirrors consent.selectors.consent_event_get_effective (its own events and the donor's
-    account-wide ones, its own withdrawal first, else the latest): one query for any number of
-    donations instead of one per donation.
-    """
-    # The filter below keeps only this donation's events and account-wide ones, so "has a
-    # donation" means "is this donation's"; no outer reference in ORDER BY (SQLite refuses one).
-    own_withdrawal = Case(
-        When(donation__isnull=False, action=ConsentEvent.Action.WITHDRAW, then=Value(1)),
-        default=Value(0),
-        output_field=IntegerField(),
-    )
-    events = (
-        ConsentEvent.objects.filter(donor_id=OuterRef("donor_id"))
-        .filter(Q(donation_id=OuterRef("pk")) | Q(donation__isnull=True))
-        .annotate(own_withdrawal=own_withdrawal)
-        .order_by("-own_withdrawal", "-created_at")
-    )
+    """Annotate each donation with its effective consent event, in the same query
+    (consent.selectors.consent_event_effective_subquery): one query for any number of
+    donations instead of one per donation."""
+    events = consent_event_effective_subquery()
     return donations.annotate(
         effective_event_id=Subquery(events.values("pk")[:1]),
         effective_action=Subquery(events.values("action")[:1]),
