@@ -30,7 +30,7 @@ from consent.selectors import (
 )
 from consent.services import ConsentError, consent_grant
 from donations.exceptions import DonationError
-from donations.models import DonationStatus
+from donations.models import Donation, DonationStatus
 from donations.selectors import donation_get_for_user
 from donations.services import AlreadyWithdrawnError, donation_withdraw, donation_withdraw_all
 
@@ -128,12 +128,12 @@ class ConsentDocumentViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(ConsentDocumentSerializer(document).data)
 
 
-def _own_donation_id(request: Request, donation_id: object) -> object:
-    if donation_id is None:
-        return None
-    if donation_get_for_user(user=request.user, donation_id=donation_id) is None:  # type: ignore[arg-type]
+def _own_donation(request: Request, donation_id: object) -> Donation:
+    """The signed-in donor's donation; someone else's (or none) answers 404."""
+    donation = donation_get_for_user(user=request.user, donation_id=donation_id)  # type: ignore[arg-type]
+    if donation is None:
         raise Http404
-    return donation_id
+    return donation
 
 
 @extend_schema_view(
@@ -167,7 +167,9 @@ class ConsentEventViewSet(
         payload = ConsentGrantSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        donation_id = _own_donation_id(request, data.get("donation"))
+        donation_id = data.get("donation")
+        if donation_id is not None:
+            _own_donation(request, donation_id)
         if "document_version" in data:
             document = consent_document_get(version=data["document_version"])
         else:
@@ -232,12 +234,9 @@ class ConsentEventViewSet(
 
 
 def _withdraw_one(request: Request, donation_id: object) -> None:
-    donation = donation_get_for_user(user=request.user, donation_id=donation_id)  # type: ignore[arg-type]
-    if donation is None:
-        raise Http404
     donation_withdraw(
         donor=request.user,  # type: ignore[arg-type]
-        donation=donation,
+        donation=_own_donation(request, donation_id),
         method=ConsentEvent.Method.API,
     )
 
