@@ -202,7 +202,7 @@ class AlreadyWithdrawnError(DonationError):
     """The donation was withdrawn before; nothing more to do (the message says so)."""
 
 
-def _storage_delete_prefix(prefix: str) -> None:
+def storage_delete_prefix(prefix: str) -> None:
     """Delete every object under `prefix`: one listing by prefix on S3, a folder walk on disk."""
     bucket = getattr(default_storage, "bucket", None)
     if bucket is not None:  # django-storages' S3Storage
@@ -214,7 +214,7 @@ def _storage_delete_prefix(prefix: str) -> None:
     for name in files:
         default_storage.delete(f"{prefix.rstrip('/')}/{name}")
     for folder in folders:
-        _storage_delete_prefix(f"{prefix.rstrip('/')}/{folder}/")
+        storage_delete_prefix(f"{prefix.rstrip('/')}/{folder}/")
 
 
 def _donation_objects_delete(
@@ -224,9 +224,9 @@ def _donation_objects_delete(
     for key in raw_keys:
         default_storage.delete(key)
     # Anything else under the donation's raw folder (an unfinished upload, say) goes too.
-    _storage_delete_prefix(f"raw/{donation_id}/")
+    storage_delete_prefix(f"raw/{donation_id}/")
     if artifact_prefix:
-        _storage_delete_prefix(artifact_prefix)
+        storage_delete_prefix(artifact_prefix)
     logger.info("donation %s: objects deleted after withdrawal", donation_id)
 
 

@@ -38,7 +38,11 @@ from donations.models import (
     UploadPart,
     UploadSession,
 )
-from donations.services import donation_consent_require, donation_transition
+from donations.services import (
+    donation_consent_require,
+    donation_transition,
+    storage_delete_prefix,
+)
 from metagen.hashing import Readable
 
 logger = logging.getLogger(__name__)
@@ -232,13 +236,7 @@ def _storage_abort(*, session_id: str, storage_key: str, s3_upload_id: str) -> N
     """Drop an unfinished upload's parts. Safe to repeat."""
     s3 = _s3_client_and_bucket()
     if s3 is None:
-        folder = f"uploads/{session_id}"
-        try:
-            _dirs, names = default_storage.listdir(folder)
-        except FileNotFoundError:
-            return
-        for name in names:
-            default_storage.delete(f"{folder}/{name}")
+        storage_delete_prefix(f"uploads/{session_id}/")
         return
     client, bucket = s3
     try:
