@@ -179,6 +179,11 @@ def donation_preview(request: HttpRequest, donation_id: str) -> HttpResponse:
 def donation_preview_motion(request: HttpRequest, donation_id: str) -> HttpResponse:
     """The anonymized poses (preview.json) of the donor's own processed donation, for the replay."""
     preview = donation_motion_preview_for_user(user=request.user, donation_id=donation_id)  # type: ignore[arg-type]
+    return _motion_preview_response(preview)
+
+
+def _motion_preview_response(preview: bytes | None) -> HttpResponse:
+    """preview.json as stored, private to the browser; 404 when there is none."""
     if preview is None:
         raise Http404
     response = HttpResponse(preview, content_type="application/json")
@@ -270,12 +275,7 @@ def curation_bulk_review(request: HttpRequest) -> HttpResponse:
 @curator_required
 def curation_preview_motion(request: HttpRequest, donation_id: str) -> HttpResponse:
     """The anonymized poses (preview.json) of any processed donation, for the curator's replay."""
-    preview = donation_motion_preview_for_curation(donation_id=donation_id)
-    if preview is None:
-        raise Http404
-    response = HttpResponse(preview, content_type="application/json")
-    response["Cache-Control"] = "private, max-age=300"
-    return response
+    return _motion_preview_response(donation_motion_preview_for_curation(donation_id=donation_id))
 
 
 @curator_required
