@@ -88,10 +88,11 @@ def donation_list_for_curation(*, filters: CurationFilters | None = None) -> Que
     if filters.duration_max is not None:
         donations = donations.filter(summary__duration_s__lte=filters.duration_max)
     if filters.scopes:
-        donations = donations.filter(
-            consent_action=ConsentEvent.Action.GRANT,
-            consent_scopes__contains=filters.scopes,  # type: ignore[misc]  # JSON containment
-        )
+        donations = donations.filter(consent_action=ConsentEvent.Action.GRANT)
+        for scope in filters.scopes:
+            # Each scope as a quoted token of the JSON text: SQLite (the embedded default) has
+            # no JSON containment, and scope codes hold no quotes.
+            donations = donations.filter(consent_scopes__icontains=f'"{scope}"')
     return donations.order_by("created_at")
 
 

@@ -47,3 +47,26 @@ def test_the_embedded_default_migrates_and_seeds_the_demo_with_a_published_relea
     assert published.returncode == 0, published.stderr[-3000:]
     assert "published" in published.stdout
     assert list((tmp_path / "objects" / "releases").rglob("manifest.json"))
+
+    # The pages each role opens first answer on SQLite too (their queries run there).
+    pages = manage(
+        "shell",
+        "-c",
+        "from django.test import Client\n"
+        "from accounts.models import User\n"
+        "for email, paths in [\n"
+        "    ('donor@demo.metagen.invalid', ['/donations/', '/consent/', '/rewards/']),\n"
+        "    ('curator@demo.metagen.invalid',\n"
+        "     ['/curate/', '/curate/?scopes=motion:open_release']),\n"
+        "    ('researcher@demo.metagen.invalid', ['/datasets/', '/datasets/vr-motion-open/']),\n"
+        "]:\n"
+        "    client = Client(SERVER_NAME='localhost')\n"
+        "    client.force_login(User.objects.get(email=email))\n"
+        "    for path in paths:\n"
+        "        print(path, client.get(path).status_code)\n",
+    )
+    assert pages.returncode == 0, pages.stderr[-3000:]
+    lines = [line for line in pages.stdout.splitlines() if line.startswith("/")]
+    statuses = dict(line.rsplit(" ", 1) for line in lines)
+    assert len(statuses) == 7
+    assert set(statuses.values()) == {"200"}, statuses
