@@ -6,7 +6,9 @@ import itertools
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.test import Client
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
 from accounts.services import user_create_verified
 from consent.services import consent_grant
@@ -99,3 +101,9 @@ def payload(size: int, seed: int = 0) -> bytes:
         out += hashlib.sha256(f"{seed}:{counter}".encode()).digest()
         counter += 1
     return bytes(out[:size])
+
+
+def token_client(user) -> Client:  # type: ignore[no-untyped-def]
+    """A test client that signs its requests with the user's API token."""
+    token, _created = Token.objects.get_or_create(user=user)
+    return Client(HTTP_AUTHORIZATION=f"Token {token.key}")

@@ -10,7 +10,6 @@ import requests
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 
 from releases.access import Unsatisfiable, dua_accept, dua_sha256, range_parse
 from releases.models import DataUseAgreementAcceptance, Download
@@ -20,6 +19,7 @@ from tests.releases.access_support import (
     payload,
     published_release,
     restricted_dataset,
+    token_client,
 )
 
 pytestmark = pytest.mark.django_db
@@ -56,11 +56,6 @@ def _signed_urls_url(release) -> str:  # type: ignore[no-untyped-def]
     return reverse("api:release-signed-urls", args=[release.dataset.slug, release.version])
 
 
-def _api_client(user) -> Client:  # type: ignore[no-untyped-def]
-    token, _created = Token.objects.get_or_create(user=user)
-    return Client(HTTP_AUTHORIZATION=f"Token {token.key}")
-
-
 # --- The access matrix ------------------------------------------------------------------------
 
 
@@ -90,7 +85,7 @@ def test_a_researcher_without_the_agreement_gets_403_through_page_file_url_and_a
     assert response.content.decode() == "Accept the data-use agreement first."
     page = client.get(reverse("releases:release", args=["vr-motion-restricted", "1.0.0"]))
     assert f'href="{_file_url(restricted)}"' not in page.content.decode()
-    api = _api_client(researcher)
+    api = token_client(researcher)
     denied = api.get(_signed_urls_url(restricted))
     assert denied.status_code == 403
     assert denied.json() == {"detail": "Accept the data-use agreement first."}
@@ -134,7 +129,7 @@ def test_the_api_gives_signed_urls_for_every_file_once_the_agreement_is_accepted
         user=researcher,
         dua_sha256_seen=dua_sha256(dataset=restricted.dataset),
     )
-    api = _api_client(researcher)
+    api = token_client(researcher)
     rows = api.get(_signed_urls_url(restricted)).json()
     assert [r["path"] for r in rows] == ["data/motion-00000.parquet", "manifest.json"]
     shard = rows[0]
@@ -157,7 +152,7 @@ def test_a_new_agreement_text_needs_a_new_acceptance(client, restricted, researc
     dataset.dua_text = "Do not try to re-identify anyone. Delete withdrawn recordings.\n"
     dataset.save(update_fields=["dua_text"])
     assert client.get(_file_url(restricted)).status_code == 403
-    assert _api_client(researcher).get(_signed_urls_url(restricted)).status_code == 403
+    assert token_client(researcher).get(_signed_urls_url(restricted)).status_code == 403
 
     agreement = client.get(reverse("releases:agreement", args=[dataset.slug])).content.decode()
     new_hash = hashlib.sha256(dataset.dua_text.encode()).hexdigest()

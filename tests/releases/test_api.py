@@ -3,7 +3,6 @@
 import pytest
 from django.test import Client
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 
 from consent.models import ConsentEvent
 from donations.services import donation_withdraw
@@ -16,16 +15,12 @@ from tests.releases.access_support import (
     payload,
     published_release,
     restricted_dataset,
+    token_client,
 )
 
 pytestmark = pytest.mark.django_db
 
 SHARD = "data/motion-00000.parquet"
-
-
-def _token_client(user) -> Client:  # type: ignore[no-untyped-def]
-    token, _created = Token.objects.get_or_create(user=user)
-    return Client(HTTP_AUTHORIZATION=f"Token {token.key}")
 
 
 @pytest.fixture
@@ -53,7 +48,7 @@ def test_the_dataset_list_says_which_agreements_the_caller_accepted(
 
     dataset = releases["restricted"].dataset
     dua_accept(dataset=dataset, user=researcher, dua_sha256_seen=dua_sha256(dataset=dataset))
-    api = _token_client(researcher)
+    api = token_client(researcher)
     for n in range(3):
         restricted_dataset(slug=f"restricted-{n}")
     with django_assert_num_queries(3):  # token, count, page (acceptance in the page query)
@@ -109,7 +104,7 @@ def test_signed_urls_of_an_open_release_are_its_stable_urls_and_not_logged(relea
 def test_restricted_signed_urls_answer_404_403_then_urls(releases, researcher):
     url = reverse("api:release-signed-urls", args=["vr-motion-restricted", "1.0.0"])
     assert Client().get(url).status_code == 404
-    api = _token_client(researcher)
+    api = token_client(researcher)
     assert api.get(url).status_code == 403
     dataset = releases["restricted"].dataset
     dua_accept(dataset=dataset, user=researcher, dua_sha256_seen=dua_sha256(dataset=dataset))
@@ -157,7 +152,7 @@ def test_the_api_hashes_the_agreement_as_the_page_does_and_sees_a_new_text(relea
     dataset.dua_text = "Ne ré-identifiez personne. 再識別しないこと。\n"
     dataset.save(update_fields=["dua_text"])
     dua_accept(dataset=dataset, user=researcher, dua_sha256_seen=dua_sha256(dataset=dataset))
-    api = _token_client(researcher)
+    api = token_client(researcher)
     url = reverse("api:dataset-detail", args=["vr-motion-restricted"])
     assert api.get(url).json()["dua_accepted"] is True
     assert {d["dua_accepted"] for d in api.get(reverse("api:dataset-list")).json()["results"]} == {
