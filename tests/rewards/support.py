@@ -1,11 +1,13 @@
-"""Rows for rewards tests: reward rules, processed donations with the summary processing stores,
-and a second donor."""
+"""Rows for rewards tests: reward rules, processed (and accepted) donations with the summary
+processing stores, an opening balance, and a second donor."""
 
 from django.utils import timezone
 
 from accounts.services import user_create_verified
 from donations.models import Donation, DonationStatus
-from rewards.models import RewardRule
+from donations.services import donation_review
+from rewards.models import LedgerEntry, RewardRule
+from rewards.services import ledger_adjust
 
 
 def other_donor():  # type: ignore[no-untyped-def]
@@ -42,3 +44,17 @@ def processed_donation(
     if audio:
         summary["audio"] = {"codec": "flac", "duration_s": duration_s}
     return Donation.objects.create(donor=donor, status=DonationStatus.PROCESSED, summary=summary)
+
+
+def accepted_donation(donor, curator, **summary) -> Donation:  # type: ignore[no-untyped-def]
+    """A processed donation the curator accepted (its award is enqueued, not yet run)."""
+    donation = processed_donation(donor, **summary)
+    donation_review(donation=donation, curator=curator, accept=True)
+    return donation
+
+
+def fund(user, credits: int, actor, key: str = "fund") -> LedgerEntry:  # type: ignore[no-untyped-def]
+    """An opening balance: an admin's adjustment of `credits`."""
+    return ledger_adjust(
+        user=user, credits=credits, reason="Opening balance", actor=actor, idempotency_key=key
+    )

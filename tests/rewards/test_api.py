@@ -7,8 +7,8 @@ from rest_framework.test import APIClient
 from accounts.services import user_token_rotate
 from donations.services import donation_review
 from rewards.models import PayoutRequest
-from rewards.services import ledger_adjust, payout_request_create, reward_award_for_donation
-from tests.rewards.support import other_donor, processed_donation, reward_rule
+from rewards.services import payout_request_create, reward_award_for_donation
+from tests.rewards.support import fund, other_donor, processed_donation, reward_rule
 
 pytestmark = pytest.mark.django_db
 
@@ -18,12 +18,6 @@ def api(donor):  # type: ignore[no-untyped-def]
     client = APIClient()
     client.force_authenticate(donor)
     return client
-
-
-def _fund(user, credits: int, actor) -> None:  # type: ignore[no-untyped-def]
-    ledger_adjust(
-        user=user, credits=credits, reason="Opening balance", actor=actor, idempotency_key="f"
-    )
 
 
 def test_anyone_can_read_the_rule_in_force(client):
@@ -66,7 +60,7 @@ def test_the_ledger_lists_only_the_donors_own_entries_in_a_fixed_number_of_queri
 
 def test_the_balance_counts_held_credits_apart(api, donor, curator, settings):
     settings.REWARDS_PAYOUT_MINIMUM = 100
-    _fund(donor, 400, curator)
+    fund(donor, 400, curator)
     payout_request_create(user=donor, credits=150)
 
     body = api.get(reverse("api:reward-balance")).json()
@@ -76,7 +70,7 @@ def test_the_balance_counts_held_credits_apart(api, donor, curator, settings):
 
 def test_a_donor_requests_a_payout_and_reads_it_back(api, donor, curator, settings):
     settings.REWARDS_PAYOUT_MINIMUM = 100
-    _fund(donor, 400, curator)
+    fund(donor, 400, curator)
 
     created = api.post(reverse("api:reward-payout-list"), {"credits": 300}, format="json")
 
@@ -89,7 +83,7 @@ def test_a_donor_requests_a_payout_and_reads_it_back(api, donor, curator, settin
 
 def test_a_payout_beyond_the_balance_is_refused_with_the_reason(api, donor, curator, settings):
     settings.REWARDS_PAYOUT_MINIMUM = 100
-    _fund(donor, 120, curator)
+    fund(donor, 120, curator)
 
     response = api.post(reverse("api:reward-payout-list"), {"credits": 200}, format="json")
 
@@ -101,7 +95,7 @@ def test_a_payout_beyond_the_balance_is_refused_with_the_reason(api, donor, cura
 def test_someone_elses_payout_is_not_found_and_not_listed(api, curator, settings):
     settings.REWARDS_PAYOUT_MINIMUM = 100
     someone = other_donor()
-    _fund(someone, 200, curator)
+    fund(someone, 200, curator)
     theirs = payout_request_create(user=someone, credits=100)
 
     assert api.get(reverse("api:reward-payout-detail", args=[theirs.pk])).status_code == 404

@@ -17,25 +17,13 @@ from rewards.services import (
     reward_award_for_donation,
     reward_rule_create,
 )
-from tests.rewards.support import processed_donation, reward_rule
+from tests.rewards.support import accepted_donation, fund, processed_donation, reward_rule
 
 pytestmark = pytest.mark.django_db
 
 
-def _accepted(donor, curator, **summary):  # type: ignore[no-untyped-def]
-    donation = processed_donation(donor, **summary)
-    donation_review(donation=donation, curator=curator, accept=True)
-    return donation
-
-
 def _balance(user) -> int:  # type: ignore[no-untyped-def]
     return reward_balance_for_user(user=user)["balance"]
-
-
-def _fund(user, credits: int, admin) -> None:  # type: ignore[no-untyped-def]
-    ledger_adjust(
-        user=user, credits=credits, reason="Opening balance", actor=admin, idempotency_key="fund"
-    )
 
 
 # -- awards ----------------------------------------------------------------------------------------
@@ -43,7 +31,7 @@ def _fund(user, credits: int, admin) -> None:  # type: ignore[no-untyped-def]
 
 def test_an_award_pays_per_minute_of_motion_plus_a_bonus_per_extra_modality(donor, curator):
     rule = reward_rule(credits_per_minute=10, audio_bonus=5, events_bonus=3)
-    donation = _accepted(donor, curator, duration_s=150.0, audio=True, events=True)
+    donation = accepted_donation(donor, curator, duration_s=150.0, audio=True, events=True)
 
     entry = reward_award_for_donation(donation_id=donation.pk)
 
@@ -70,7 +58,7 @@ def test_partial_minutes_round_down_to_whole_credits_and_absent_modalities_earn_
     donor, curator
 ):
     reward_rule(credits_per_minute=7, audio_bonus=5, events_bonus=3)
-    donation = _accepted(donor, curator, duration_s=59.99)
+    donation = accepted_donation(donor, curator, duration_s=59.99)
 
     entry = reward_award_for_donation(donation_id=donation.pk)
 
@@ -79,7 +67,7 @@ def test_partial_minutes_round_down_to_whole_credits_and_absent_modalities_earn_
 
 def test_a_donation_is_priced_by_the_rule_in_force_when_it_was_given(donor, curator):
     given_under = reward_rule(version=1, credits_per_minute=10)
-    donation = _accepted(donor, curator, duration_s=60.0)
+    donation = accepted_donation(donor, curator, duration_s=60.0)
     reward_rule(version=2, credits_per_minute=1, effective_at=timezone.now())
 
     entry = reward_award_for_donation(donation_id=donation.pk)
@@ -89,7 +77,7 @@ def test_a_donation_is_priced_by_the_rule_in_force_when_it_was_given(donor, cura
 
 def test_awarding_twice_returns_the_first_entry_and_adds_nothing(donor, curator):
     reward_rule()
-    donation = _accepted(donor, curator)
+    donation = accepted_donation(donor, curator)
 
     first = reward_award_for_donation(donation_id=donation.pk)
     second = reward_award_for_donation(donation_id=donation.pk)
@@ -101,7 +89,7 @@ def test_awarding_twice_returns_the_first_entry_and_adds_nothing(donor, curator)
 
 def test_the_daily_cap_limits_what_one_donor_earns_in_a_day(donor, curator):
     reward_rule(credits_per_minute=10, audio_bonus=0, events_bonus=0, daily_cap=25)
-    donations = [_accepted(donor, curator, duration_s=120.0) for _ in range(3)]
+    donations = [accepted_donation(donor, curator, duration_s=120.0) for _ in range(3)]
 
     credits = [reward_award_for_donation(donation_id=d.pk).credits for d in donations]
 
@@ -133,7 +121,7 @@ def test_a_declined_donation_earns_nothing(donor, curator):
 
 def test_credits_earned_stay_when_the_donation_is_withdrawn_later(donor, curator, consent_document):
     reward_rule()
-    donation = _accepted(donor, curator)
+    donation = accepted_donation(donor, curator)
     reward_award_for_donation(donation_id=donation.pk)
 
     donation_withdraw(donor=donor, donation=donation, method="web")
@@ -145,7 +133,7 @@ def test_a_donation_withdrawn_after_acceptance_but_before_the_award_ran_is_still
     donor, curator, consent_document
 ):
     reward_rule()
-    donation = _accepted(donor, curator)
+    donation = accepted_donation(donor, curator)
     donation_withdraw(donor=donor, donation=donation, method="web")
 
     entry = reward_award_for_donation(donation_id=donation.pk)
@@ -156,7 +144,7 @@ def test_a_donation_withdrawn_after_acceptance_but_before_the_award_ran_is_still
 
 def test_no_award_without_a_rule_in_force(donor, curator):
     reward_rule(effective_at=timezone.now() + timezone.timedelta(days=1))
-    donation = _accepted(donor, curator)
+    donation = accepted_donation(donor, curator)
 
     assert reward_award_for_donation(donation_id=donation.pk) is None
 
@@ -180,7 +168,7 @@ def test_accepting_a_donation_enqueues_its_award_on_commit_and_declining_does_no
 
 def test_a_payout_request_holds_its_credits(donor, curator, settings):
     settings.REWARDS_PAYOUT_MINIMUM = 100
-    _fund(donor, 300, curator)
+    fund(donor, 300, curator)
 
     payout = payout_request_create(user=donor, credits=120)
 
@@ -192,7 +180,7 @@ def test_a_payout_request_holds_its_credits(donor, curator, settings):
 
 def test_a_payout_below_the_minimum_is_refused_with_the_minimum_named(donor, curator, settings):
     settings.REWARDS_PAYOUT_MINIMUM = 100
-    _fund(donor, 300, curator)
+    fund(donor, 300, curator)
 
     with pytest.raises(RewardError, match=r"^The smallest payout is 100 credits\.$"):
         payout_request_create(user=donor, credits=99)
@@ -200,7 +188,7 @@ def test_a_payout_below_the_minimum_is_refused_with_the_minimum_named(donor, cur
 
 def test_a_payout_above_the_balance_is_refused_with_the_balance_named(donor, curator, settings):
     settings.REWARDS_PAYOUT_MINIMUM = 100
-    _fund(donor, 150, curator)
+    fund(donor, 150, curator)
 
     with pytest.raises(RewardError, match=r"^You asked for 200 credits but your balance is 150\.$"):
         payout_request_create(user=donor, credits=200)
@@ -209,7 +197,7 @@ def test_a_payout_above_the_balance_is_refused_with_the_balance_named(donor, cur
 
 def test_rejecting_a_payout_releases_the_hold_with_a_reversal_naming_it(donor, curator, settings):
     settings.REWARDS_PAYOUT_MINIMUM = 100
-    _fund(donor, 300, curator)
+    fund(donor, 300, curator)
     payout = payout_request_create(user=donor, credits=200)
 
     payout_reject(payout=payout, admin=curator, note="Payment details missing")
@@ -232,7 +220,7 @@ def test_an_approved_payout_is_marked_paid_with_its_reference_and_stays_deducted
     donor, curator, settings
 ):
     settings.REWARDS_PAYOUT_MINIMUM = 100
-    _fund(donor, 300, curator)
+    fund(donor, 300, curator)
     payout = payout_request_create(user=donor, credits=100)
 
     not_approved = r"^Only an approved payout can be marked paid\.$"
@@ -251,7 +239,7 @@ def test_an_approved_payout_is_marked_paid_with_its_reference_and_stays_deducted
 
 
 def test_an_adjustment_cannot_take_the_balance_below_zero(donor, curator):
-    _fund(donor, 50, curator)
+    fund(donor, 50, curator)
 
     with pytest.raises(RewardError, match=r"^This adjustment would make the balance negative\.$"):
         ledger_adjust(

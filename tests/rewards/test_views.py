@@ -6,17 +6,20 @@ from django.urls import reverse
 
 from accounts.models import User
 from consent.services import consent_grant
-from donations.services import donation_review
 from rewards.models import LedgerEntry, PayoutRequest
 from rewards.selectors import reward_balance_for_user
 from rewards.services import (
-    ledger_adjust,
     payout_approve,
     payout_request_create,
     reward_account_set_leaderboard,
     reward_award_for_donation,
 )
-from tests.rewards.support import other_donor, processed_donation, reward_rule
+from tests.rewards.support import (
+    accepted_donation,
+    fund,
+    other_donor,
+    reward_rule,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -27,15 +30,8 @@ def admin_user():  # type: ignore[no-untyped-def]
 
 
 def _award(donor, curator, **summary) -> LedgerEntry:  # type: ignore[no-untyped-def]
-    donation = processed_donation(donor, **summary)
-    donation_review(donation=donation, curator=curator, accept=True)
+    donation = accepted_donation(donor, curator, **summary)
     return reward_award_for_donation(donation_id=donation.pk)  # type: ignore[return-value]
-
-
-def _fund(user, credits: int, actor, key: str = "fund") -> LedgerEntry:  # type: ignore[no-untyped-def]
-    return ledger_adjust(
-        user=user, credits=credits, reason="Opening balance", actor=actor, idempotency_key=key
-    )
 
 
 @pytest.mark.parametrize("count", [1, 7])
@@ -45,7 +41,7 @@ def test_the_rewards_page_lists_every_entry_in_a_fixed_number_of_queries(
     reward_rule(version=1, credits_per_minute=10)
     for _ in range(count):
         _award(donor, curator, duration_s=60.0)
-    _fund(donor, 100, curator)
+    fund(donor, 100, curator)
     payout_request_create(user=donor, credits=100)
     client.force_login(donor)
     client.get(reverse("rewards:overview"))  # warm the session and the banner cache
@@ -79,7 +75,7 @@ def test_the_statement_lists_only_the_donors_own_entries_with_a_running_balance(
 ):
     reward_rule(version=1, credits_per_minute=10)
     mine = _award(donor, curator, duration_s=60.0)
-    _fund(donor, 5, curator)
+    fund(donor, 5, curator)
     theirs = _award(other_donor(), curator, duration_s=600.0)
     client.force_login(donor)
 
@@ -100,7 +96,7 @@ def test_the_statement_lists_only_the_donors_own_entries_with_a_running_balance(
 def test_someone_elses_payout_is_not_found(client, donor, curator, settings):
     settings.REWARDS_PAYOUT_MINIMUM = 100
     someone = other_donor()
-    _fund(someone, 200, curator)
+    fund(someone, 200, curator)
     theirs = payout_request_create(user=someone, credits=150)
     client.force_login(donor)
 
@@ -111,7 +107,7 @@ def test_someone_elses_payout_is_not_found(client, donor, curator, settings):
 
 def test_a_donor_requests_a_payout_and_sees_the_credits_held(client, donor, curator, settings):
     settings.REWARDS_PAYOUT_MINIMUM = 100
-    _fund(donor, 250, curator)
+    fund(donor, 250, curator)
     client.force_login(donor)
 
     response = client.post(reverse("rewards:payout_request"), {"credits": "200"}, follow=True)
@@ -138,7 +134,7 @@ def test_a_payout_request_that_cannot_be_met_says_why(
     client, donor, curator, settings, credits, message
 ):
     settings.REWARDS_PAYOUT_MINIMUM = 100
-    _fund(donor, 250, curator)
+    fund(donor, 250, curator)
     client.force_login(donor)
 
     response = client.post(reverse("rewards:payout_request"), {"credits": credits})
@@ -213,7 +209,7 @@ def test_the_approved_payouts_export_is_for_staff_and_lists_approved_payouts_onl
     client, donor, curator, admin_user, settings
 ):
     settings.REWARDS_PAYOUT_MINIMUM = 100
-    _fund(donor, 500, curator)
+    fund(donor, 500, curator)
     approved = payout_request_create(user=donor, credits=200)
     payout_approve(payout=approved, admin=admin_user)
     pending = payout_request_create(user=donor, credits=100)
@@ -235,7 +231,7 @@ def test_an_admin_rejects_a_payout_with_a_note_and_the_held_credits_come_back(
     client, donor, curator, admin_user, settings
 ):
     settings.REWARDS_PAYOUT_MINIMUM = 100
-    _fund(donor, 300, curator)
+    fund(donor, 300, curator)
     payout = payout_request_create(user=donor, credits=300)
     client.force_login(admin_user)
     changelist = reverse("admin:rewards_payoutrequest_changelist")
@@ -264,7 +260,7 @@ def test_an_admin_marks_an_approved_payout_paid_with_its_reference(
     client, donor, curator, admin_user, settings
 ):
     settings.REWARDS_PAYOUT_MINIMUM = 100
-    _fund(donor, 300, curator)
+    fund(donor, 300, curator)
     payout = payout_request_create(user=donor, credits=100)
     payout_approve(payout=payout, admin=admin_user)
     client.force_login(admin_user)
@@ -340,7 +336,7 @@ def test_an_admin_adjustment_that_would_overdraw_is_refused_with_the_reason(
 
 def test_a_payout_form_submitted_twice_makes_one_request(client, donor, curator, settings):
     settings.REWARDS_PAYOUT_MINIMUM = 100
-    _fund(donor, 500, curator)
+    fund(donor, 500, curator)
     client.force_login(donor)
     page = client.get(reverse("rewards:overview")).content.decode()
     key = page.split('name="request_key" value="')[1].split('"')[0]
