@@ -37,17 +37,21 @@ def donation_motion_preview_for_user(*, user: User, donation_id: UUID | str) -> 
     """The 3D preview (``preview.json``) of the donor's own processed donation, or None when the
     donation is someone else's, not processed (yet, or any more), or was processed before the
     pipeline wrote previews. Callers answer 404 for None."""
+    return _motion_preview_read(Donation.objects.filter(donor=user, pk=donation_id))
+
+
+def _motion_preview_read(donations: QuerySet[Donation]) -> bytes | None:
+    """The stored preview.json of the (one) previewable donation in `donations`, or None."""
     prefix = (
-        Donation.objects.filter(donor=user, pk=donation_id, status__in=PREVIEWABLE_STATUSES)
+        donations.filter(status__in=PREVIEWABLE_STATUSES)
         .exclude(artifact_prefix="")
         .values_list("artifact_prefix", flat=True)
         .first()
     )
     if prefix is None:
         return None
-    key = f"{prefix}{MOTION_PREVIEW_NAME}"
     try:
-        with default_storage.open(key, "rb") as fh:
+        with default_storage.open(f"{prefix}{MOTION_PREVIEW_NAME}", "rb") as fh:
             return fh.read()
     except FileNotFoundError:
         return None
@@ -115,19 +119,7 @@ def curation_decision_list_recent(*, limit: int = 20) -> QuerySet[CurationDecisi
 def donation_motion_preview_for_curation(*, donation_id: UUID | str) -> bytes | None:
     """The 3D preview (``preview.json``) of any processed donation, for curators only (the
     caller checks). None when there is none; callers answer 404."""
-    prefix = (
-        Donation.objects.filter(pk=donation_id, status__in=PREVIEWABLE_STATUSES)
-        .exclude(artifact_prefix="")
-        .values_list("artifact_prefix", flat=True)
-        .first()
-    )
-    if prefix is None:
-        return None
-    try:
-        with default_storage.open(f"{prefix}{MOTION_PREVIEW_NAME}", "rb") as fh:
-            return fh.read()
-    except FileNotFoundError:
-        return None
+    return _motion_preview_read(Donation.objects.filter(pk=donation_id))
 
 
 def donation_get(*, donation_id: UUID | str) -> Donation:
