@@ -527,7 +527,8 @@ def release_finalize(*, release_id: int) -> Release:
     """Write the index, changes, datasheet, citation, croissant.json, then manifest.json and
     SHA256SUMS; record the files and move the release to `built`.
 
-    Idempotent: a release that is not building, or still has unfinished shards, is left alone.
+    Idempotent: a release that is not building, or still has unfinished shards, is left alone;
+    of two runs at once, the later one returns the release the first one built.
     """
     release = Release.objects.select_related("dataset").get(pk=release_id)
     if release.status != Release.Status.BUILDING or release.shard_count is None:
@@ -644,6 +645,15 @@ def release_finalize(*, release_id: int) -> Release:
         shutil.rmtree(workdir, ignore_errors=True)
 
     with transaction.atomic(durable=True):
+        # The last shard and a redelivered finished one may each queue this task: the run that
+        # takes the lock second finds the release built and leaves it (same files, same bytes).
+        current = Release.objects.select_for_update().select_related("dataset").get(pk=release.pk)
+        if current.status in (
+            Release.Status.BUILT,
+            Release.Status.PUBLISHED,
+            Release.Status.SUPERSEDED,
+        ):
+            return current
         ReleaseFile.objects.bulk_create(
             (
                 ReleaseFile(release=release, path=e["path"], size=e["size"], sha256=e["sha256"])
