@@ -100,6 +100,7 @@ from __future__ import annotations
 
 import math
 import struct
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from io import BufferedReader
 from pathlib import Path
@@ -230,20 +231,131 @@ READER = BsorReader()
 
 def read_bsor(path: Path) -> Recording:
     """Read a BSOR v1 replay into the canonical model; RejectedRecording for any bad input."""
-    size = checked_file_size(path)
-    # The note events (mostly Arrow string building, which releases the GIL) are made on a
-    # second thread while this one decodes the frame block: the sections after the frames are
-    # parsed first, and the clock's origin (the first kept frame's time) is read ahead.
-    with path.open("rb") as f, ThreadPoolExecutor(max_workers=1) as pool:
-        parser = _Parser(f, size)
-        parsed = parser.parse()
-        origin = parser.first_kept_time(parsed)
-        early: tuple[float, Future[tuple[Events | None, int]]] | None = None
-        if origin is not None:
-            clock = _Clock(origin, song_speed(parsed.info), parsed.pauses)
-            early = (origin, pool.submit(_events, parsed, clock))
-        parser.read_frames(parsed)
-        return _build_recording(parsed, early)
+    with BsorStream(path) as stream:
+        for _ in stream:
+            pass
+        return stream.recording()
+
+
+class BsorStream:
+    """A replay whose frames are decoded chunk by chunk, for a caller that works as they come.
+
+    convert_file checks, anonymizes and writes the first frames while later ones are still
+    being read; ``read_bsor`` just drains the stream, so both see the same values. Opening
+    parses every section but the frames (refusing a damaged file before any frame) and starts
+    making the events on a second thread. Iterating decodes the frame block and yields how many
+    leading frames are final (kept, on the recording clock, in the canonical frame,
+    sign-continuous) in ``times``, ``positions`` and ``rotations``: full-size arrays whose later
+    frames are not written yet. ``recording()``, once the stream is drained, raises what the
+    clock rules found anywhere in the file, or returns the Recording over the same arrays.
+    """
+
+    tracks: tuple[str, ...] = ("head", "left_hand", "right_hand")
+
+    def __init__(self, path: Path) -> None:
+        size = checked_file_size(path)
+        self._file = path.open("rb")
+        self._pool = ThreadPoolExecutor(max_workers=1)
+        try:
+            parser = _Parser(self._file, size)
+            self._parsed = parsed = parser.parse()
+            if parsed.declared_frames == 0:
+                raise RejectedRecording(
+                    "motion.no_frames",
+                    f"The replay has no frames, so there is no motion. {_AGAIN}",
+                )
+            self._frames_at = parser.frames_at
+            self._speed = song_speed(parsed.info)
+            origin = parser.first_kept_time(parsed)
+            self._early: tuple[float, Future[tuple[Events | None, int]]] | None = None
+            if origin is not None:
+                clock = _Clock(origin, self._speed, parsed.pauses)
+                self._early = (origin, self._pool.submit(_events, parsed, clock))
+            self._decoder = _FrameDecoder(parsed, self._speed)
+        except BaseException:
+            self.close()
+            raise
+        self.source_metadata = _source_metadata(parsed)
+        self.times = self._decoder.times
+        self.positions = self._decoder.positions
+        self.rotations = self._decoder.rotations
+        self.drained = False
+
+    def __enter__(self) -> BsorStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        self._file.close()
+
+    def __iter__(self) -> Iterator[int]:
+        itemsize = FRAME_DTYPE.itemsize
+        count = self._parsed.declared_frames
+        # One slot in front of each chunk carries the previous chunk's last frame, whose fate
+        # (kept or not) depends on the next frame's time.
+        buffer = bytearray((min(count, _FRAME_CHUNK) + 1) * itemsize)
+        carried = 0
+        self._file.seek(self._frames_at)
+        for start in range(0, count, _FRAME_CHUNK):
+            stop = min(start + _FRAME_CHUNK, count)
+            view = memoryview(buffer)[carried * itemsize : (carried + stop - start) * itemsize]
+            if self._file.readinto(view) != len(view):
+                raise _truncated("frames")
+            window = carried + stop - start
+            frames = np.frombuffer(buffer, dtype=FRAME_DTYPE, count=window)
+            self._decoder.add(frames, start - carried, last=stop == count)
+            del frames
+            buffer[:itemsize] = buffer[(window - 1) * itemsize : window * itemsize]
+            carried = 1
+            yield self._decoder.ready
+        self.drained = True
+
+    def recording(self) -> Recording:
+        """The whole recording (see the class docstring); only after the stream is drained."""
+        if not self.drained:
+            raise RuntimeError("recording() before the frame stream was drained")
+        decoder, parsed = self._decoder, self._parsed
+        decoder.raise_clock_faults()
+        kept = decoder.ready
+        song = decoder.song[:kept]
+        clock = decoder.clock
+        if clock is None:  # the last frame is always kept, so a drained stream has one
+            raise RuntimeError("no frame was kept")
+        if self._early is not None and self._early[0] == clock.origin:
+            events, dropped_events = self._early[1].result()
+        else:
+            events, dropped_events = _events(parsed, clock)
+        conversion: dict[str, Any] = {
+            "axes": "Unity left-handed (+Z forward) mirrored in Z: p -> (x, y, -z), "
+            "q -> (-x, -y, z, w)",
+            "clock": "song time / song_speed, pauses inserted, first kept frame at 0",
+            "song_speed": self._speed,
+            "declared_frames": parsed.declared_frames,
+            "dropped_repeated_frames": parsed.declared_frames - kept,
+            "hand_pose": decoder.hand_pose,
+            "device_class": _DEVICE_CLASSES.get(
+                str(parsed.info.get("platform", "")).lower(), "unknown"
+            ),
+        }
+        if clock.clamped:
+            conversion["negative_pause_durations_ignored"] = clock.clamped
+        if dropped_events:
+            conversion["dropped_events"] = dropped_events
+        return Recording(
+            source_format="bsor",
+            tracks=list(self.tracks),
+            roles=["head", "left_hand", "right_hand"],
+            times=self.times[:kept],
+            positions=self.positions[:, :kept],
+            rotations=self.rotations[:, :kept],
+            frame_rate=nominal_rate(song, self._speed, decoder.fps[:kept]),
+            source_metadata=self.source_metadata,
+            conversion=conversion,
+            events=events,
+        )
 
 
 class _Parsed:
@@ -251,11 +363,7 @@ class _Parsed:
 
     def __init__(self) -> None:
         self.info: dict[str, Any] = {}
-        self.declared_frames = 0
-        self.times = np.empty(0, dtype=np.float32)
-        self.fps = np.empty(0, dtype=np.int32)
-        self.positions = np.empty((3, 0, 3), dtype=np.float32)  # canonical frame already
-        self.rotations = np.empty((3, 0, 4), dtype=np.float32)
+        self.declared_frames = 0  # the frame block itself is decoded by BsorStream
         self.notes = np.empty(0, dtype=NOTE_HEAD_DTYPE)
         self.cuts = np.empty(0, dtype=CUT_DTYPE)  # one per note with a cut, in note order
         self.walls = np.empty(0, dtype=WALL_DTYPE)
@@ -443,52 +551,6 @@ class _Parser:
             return float(times[later[0]])
         return float(times[-1]) if peek == count else None
 
-    def read_frames(self, parsed: _Parsed) -> None:
-        """Decode the frame block located by the parse; leaves the cursor where it was."""
-        end = self.pos
-        self.pos = self.frames_at
-        self.f.seek(self.pos)
-        self._frames(parsed)
-        self.pos = end
-        self.f.seek(end)
-
-    def _frames(self, parsed: _Parsed) -> None:
-        itemsize = FRAME_DTYPE.itemsize
-        count = parsed.declared_frames
-        times = np.empty(count, dtype=np.float32)
-        fps = np.empty(count, dtype=np.int32)
-        positions = np.empty((3, count, 3), dtype=np.float32)
-        rotations = np.empty((3, count, 4), dtype=np.float32)
-        buffer = bytearray(min(count, _FRAME_CHUNK) * itemsize)
-        for start in range(0, count, _FRAME_CHUNK):
-            stop = min(start + _FRAME_CHUNK, count)
-            view = memoryview(buffer)[: (stop - start) * itemsize]
-            if self.f.readinto(view) != len(view):
-                raise _truncated("frames")
-            self.pos += len(view)
-            frames = np.frombuffer(view, dtype=FRAME_DTYPE)
-            times[start:stop] = frames["time"]
-            fps[start:stop] = frames["fps"]
-            pose = frames["pose"]  # (n, 3 devices, 7)
-            # Unity +Z forward -> canonical -Z forward; the mirrored rotation (x, y, z, w) ->
-            # (-x, -y, z, w). Straight into the (track, frame, component) layout, one
-            # component at a time so each numpy loop runs over all the chunk's frames.
-            # Damaged files hold signalling NaNs; validation refuses them, so no warning here.
-            with np.errstate(invalid="ignore"):
-                for device in range(3):
-                    for k in range(3):
-                        np.multiply(
-                            pose[:, device, k], _MIRROR_P[k], out=positions[device, start:stop, k]
-                        )
-                    for k in range(4):
-                        np.multiply(
-                            pose[:, device, 3 + k],
-                            _MIRROR_Q[k],
-                            out=rotations[device, start:stop, k],
-                        )
-        parsed.times, parsed.fps = times, fps
-        parsed.positions, parsed.rotations = positions, rotations
-
     def _notes(self) -> tuple[npt.NDArray[np.void], npt.NDArray[np.void]]:
         head_size, cut_size = NOTE_HEAD_DTYPE.itemsize, CUT_DTYPE.itemsize
         count = self.count("note events", head_size, MAX_EVENTS)
@@ -585,59 +647,119 @@ def song_speed(info: dict[str, Any]) -> float:
     return speed
 
 
-def _kept_frames(times: Float64Array) -> npt.NDArray[np.bool_]:
-    """Keep a frame iff the next one is later (module docstring, clock rule 1 and 2)."""
-    if not np.isfinite(times).all():
-        raise RejectedRecording(
-            "motion.time_not_increasing",
-            f"Some frame times in the replay are not numbers. The file is damaged. {_AGAIN}",
-        )
-    step = np.diff(times)
-    back = -step.min(initial=0.0)
-    if back > MAX_CLOCK_STEP_BACK_S:
-        at = int(np.argmin(step)) + 1
-        raise RejectedRecording(
-            "motion.time_not_increasing",
-            f"The replay's clock jumps back by {back:.2f} s at frame {at + 1}, as if the song "
-            "restarted or was rewound. Send a replay of one uninterrupted play.",
-        )
-    keep = np.ones(times.shape[0], dtype=bool)
-    keep[:-1] = step > 0
-    kept = times[keep]
-    if (np.diff(kept) <= 0).any():
-        raise RejectedRecording(
-            "motion.time_not_increasing",
-            "The replay's frame times go back and forth. Send a replay of one uninterrupted play.",
-        )
-    return keep
+class _FrameDecoder:
+    """The frame block into canonical frames, one window of raw frames at a time.
 
-
-def _compact(keep: npt.NDArray[np.bool_], *arrays: npt.NDArray[Any]) -> list[npt.NDArray[Any]]:
-    """Keep the ``keep`` frames (axis -2 of poses, axis 0 of 1-D arrays) without a full copy.
-
-    Kept indices never fall behind their destination, so copying forward chunk by chunk in
-    place is safe; only a chunk-sized temporary is made.
+    A window is a chunk of the block plus the previous chunk's last frame, so every step
+    between consecutive frames is seen exactly once. What the conversion needs from earlier
+    windows is carried: the last kept song time, the clock (fixed at the first kept frame),
+    each track's last quaternion and sign. Each frame's result equals what one pass over the
+    whole block would give; the clock rules' findings are kept and raised, in the order the
+    rules are listed in the module docstring, by ``raise_clock_faults`` at the end.
     """
-    index = np.flatnonzero(keep)
-    kept = index.shape[0]
-    if kept == keep.shape[0]:
-        return list(arrays)
-    first = int(index[0])
-    contiguous = int(index[-1]) - first + 1 == kept
-    out: list[npt.NDArray[Any]] = []
-    for array in arrays:
-        axis = 0 if array.ndim == 1 else 1
-        if contiguous:  # only leading/trailing frames dropped: a view
-            out.append(array[first : first + kept] if axis == 0 else array[:, first : first + kept])
-            continue
-        for start in range(0, kept, _FRAME_CHUNK):
-            chunk = index[start : start + _FRAME_CHUNK]
-            if axis == 0:
-                array[start : start + chunk.shape[0]] = array[chunk]
-            else:
-                array[:, start : start + chunk.shape[0]] = array[:, chunk]
-        out.append(array[:kept] if axis == 0 else array[:, :kept])
-    return out
+
+    def __init__(self, parsed: _Parsed, speed: float) -> None:
+        count = parsed.declared_frames
+        self.times = np.empty(count, dtype=np.float64)
+        self.song = np.empty(count, dtype=np.float64)
+        self.fps = np.empty(count, dtype=np.int32)
+        self.positions = np.empty((3, count, 3), dtype=np.float32)
+        self.rotations = np.empty((3, count, 4), dtype=np.float32)
+        self.ready = 0
+        self.clock: _Clock | None = None
+        self._speed = speed
+        self._pauses = parsed.pauses
+        self._finite = True
+        self._min_step = 0.0  # the smallest step between song times, and where (raw index)
+        self._min_step_at = -1
+        self._kept_increasing = True
+        self._last_kept = -math.inf
+        self._signs: list[tuple[Float32Array, bool] | None] = [None, None, None]
+        self._saber: list[tuple[Float64Array, Float64Array]] | None = None
+        self.hand_pose = "saber (the file has no saber offsets)"
+        if parsed.saber_offsets is not None:
+            self._saber = _saber_inverses(parsed.saber_offsets)
+            self.hand_pose = (
+                "controller (saber offsets removed)"
+                if self._saber is not None
+                else "saber (the file's saber offsets are not valid poses; not applied)"
+            )
+
+    def add(self, frames: npt.NDArray[np.void], first: int, *, last: bool) -> None:
+        """Decode a window whose first frame has raw index ``first``. Its last frame is left
+        for the next window (its successor decides whether it is kept) unless ``last``."""
+        song = frames["time"].astype(np.float64)
+        if not np.isfinite(song).all():
+            self._finite = False
+        step = np.diff(song)
+        if step.size:
+            at = int(np.argmin(step))
+            if step[at] < self._min_step:
+                self._min_step, self._min_step_at = float(step[at]), first + at
+        # A frame is kept iff the next one is later (clock rule 1); the file's last always is.
+        keep = np.append(step > 0, True) if last else step > 0
+        index = np.flatnonzero(keep)
+        if not index.size:
+            return
+        kept_song = song[index]
+        if kept_song[0] <= self._last_kept or (np.diff(kept_song) <= 0).any():
+            self._kept_increasing = False
+        self._last_kept = float(kept_song[-1])
+        if self.clock is None:
+            self.clock = _Clock(float(kept_song[0]), self._speed, self._pauses)
+        out = slice(self.ready, self.ready + index.shape[0])
+        self.song[out] = kept_song
+        self.times[out] = self.clock(kept_song)
+        all_kept = index.shape[0] == frames.shape[0] - (0 if last else 1)
+        chosen = frames[: index.shape[0]] if all_kept else frames[index]
+        self.fps[out] = chosen["fps"]
+        pose = chosen["pose"]  # (n, 3 devices, 7)
+        positions, rotations = self.positions[:, out], self.rotations[:, out]
+        # Unity +Z forward -> canonical -Z forward; the mirrored rotation (x, y, z, w) ->
+        # (-x, -y, z, w). Straight into the (track, frame, component) layout, one component at
+        # a time so each numpy loop runs over all the window's frames. Damaged files hold
+        # signalling NaNs; validation refuses them, so no warning here.
+        with np.errstate(invalid="ignore"):
+            for device in range(3):
+                for k in range(3):
+                    np.multiply(pose[:, device, k], _MIRROR_P[k], out=positions[device, :, k])
+                for k in range(4):
+                    np.multiply(pose[:, device, 3 + k], _MIRROR_Q[k], out=rotations[device, :, k])
+            if self._saber is not None:
+                _remove_saber_offsets(positions, rotations, self._saber)
+        for track in range(3):
+            self._signs[track] = _make_continuous(rotations[track], self._signs[track])
+        self.ready = out.stop
+
+    def raise_clock_faults(self) -> None:
+        """Clock rule 2 (module docstring), over the whole block."""
+        if not self._finite:
+            raise RejectedRecording(
+                "motion.time_not_increasing",
+                f"Some frame times in the replay are not numbers. The file is damaged. {_AGAIN}",
+            )
+        back = -self._min_step
+        if back > MAX_CLOCK_STEP_BACK_S:
+            raise RejectedRecording(
+                "motion.time_not_increasing",
+                f"The replay's clock jumps back by {back:.2f} s at frame {self._min_step_at + 2}, "
+                "as if the song restarted or was rewound. Send a replay of one uninterrupted play.",
+            )
+        if not self._kept_increasing:
+            raise RejectedRecording(
+                "motion.time_not_increasing",
+                "The replay's frame times go back and forth. Send a replay of one uninterrupted "
+                "play.",
+            )
+
+
+def _source_metadata(parsed: _Parsed) -> dict[str, Any]:
+    source_metadata: dict[str, Any] = dict(parsed.info)
+    if parsed.saber_offsets is not None:
+        source_metadata["saber_offsets"] = parsed.saber_offsets.tolist()
+    if parsed.user_data_entries is not None:
+        source_metadata["user_data"] = parsed.user_data_entries  # only the count, never read
+    return source_metadata
 
 
 class _Clock:
@@ -690,25 +812,37 @@ def _median(values: Float64Array) -> float:
     return float((part[k - 1] + part[k]) / 2.0)
 
 
-def _make_continuous(rotations: Float32Array) -> None:
-    """Flip quaternion signs in place so each track stays on one hemisphere, first w >= 0."""
-    for track in rotations:
-        flips = np.einsum("fi,fi->f", track[1:], track[:-1]) < 0.0
-        first_negative = bool(track.shape[0] and track[0, 3] < 0.0)
-        if not first_negative and not flips.any():
-            continue  # already continuous: nothing to flip
-        negative = np.empty(track.shape[0], dtype=bool)
-        negative[0] = first_negative
-        np.logical_xor.accumulate(flips, out=negative[1:])
-        if first_negative:
-            np.logical_not(negative[1:], out=negative[1:])
-        track *= np.where(negative, np.float32(-1.0), np.float32(1.0))[:, None]
+def _make_continuous(
+    track: Float32Array, previous: tuple[Float32Array, bool] | None
+) -> tuple[Float32Array, bool]:
+    """Flip quaternion signs in place so the track stays on one hemisphere, first w >= 0.
+
+    ``track`` continues a track whose last quaternion as read, and whether it was flipped,
+    are ``previous`` (None at the start); returns the same for this part.
+    """
+    flips = np.einsum("fi,fi->f", track[1:], track[:-1]) < 0.0
+    if previous is None:
+        first_negative = bool(track[0, 3] < 0.0)
+    else:
+        last, last_negative = previous
+        first_negative = last_negative != bool(np.dot(track[0], last) < 0.0)
+    carried = (track[-1].copy(), first_negative != bool(np.logical_xor.reduce(flips)))
+    if not first_negative and not flips.any():
+        return carried  # already continuous: nothing to flip
+    negative = np.empty(track.shape[0], dtype=bool)
+    negative[0] = first_negative
+    np.logical_xor.accumulate(flips, out=negative[1:])
+    if first_negative:
+        np.logical_not(negative[1:], out=negative[1:])
+    track *= np.where(negative, np.float32(-1.0), np.float32(1.0))[:, None]
+    return carried
 
 
-def _remove_saber_offsets(
-    positions: Float32Array, rotations: Float32Array, offsets: npt.NDArray[np.float32]
-) -> bool:
-    """Controller pose C = S * O^-1 for each hand, in place; False when offsets are unusable.
+def _saber_inverses(
+    offsets: npt.NDArray[np.float32],
+) -> list[tuple[Float64Array, Float64Array]] | None:
+    """Per hand, the saber's offset position and inverse offset rotation in the canonical
+    frame; None when the offsets are not valid poses.
 
     The mirror into the canonical frame is a group automorphism, so converting S and O first and
     composing after gives the same result as composing in Unity's frame.
@@ -718,82 +852,21 @@ def _remove_saber_offsets(
     canonical[:, 3:5] *= -1.0
     norms = np.linalg.norm(canonical[:, 3:7], axis=1)
     if not np.isfinite(canonical).all() or (np.abs(norms - 1.0) > QUATERNION_NORM_TOLERANCE).any():
-        return False
-    for hand, track in ((0, 1), (1, 2)):
-        offset_position, offset_rotation = canonical[hand, 0:3], canonical[hand, 3:7]
-        inverse = offset_rotation * np.array([-1.0, -1.0, -1.0, 1.0])
+        return None
+    return [(hand[0:3], hand[3:7] * np.array([-1.0, -1.0, -1.0, 1.0])) for hand in canonical]
+
+
+def _remove_saber_offsets(
+    positions: Float32Array,
+    rotations: Float32Array,
+    inverses: list[tuple[Float64Array, Float64Array]],
+) -> None:
+    """Controller pose C = S * O^-1 for each hand (tracks 1 and 2), in place."""
+    for track, (offset_position, inverse) in zip((1, 2), inverses, strict=True):
         controller = quaternion_multiply(rotations[track].astype(np.float64), inverse)
         moved = quaternion_rotate(controller, np.broadcast_to(offset_position, (1, 3)))
         positions[track] -= moved.astype(np.float32)
         rotations[track] = controller.astype(np.float32)
-    return True
-
-
-def _build_recording(
-    parsed: _Parsed, early: tuple[float, Future[tuple[Events | None, int]]] | None = None
-) -> Recording:
-    """``early``: events already being made with a clock from the peeked origin; used when
-    that origin is the one the frames give, else discarded and the events made here."""
-    if parsed.declared_frames == 0:
-        raise RejectedRecording(
-            "motion.no_frames", f"The replay has no frames, so there is no motion. {_AGAIN}"
-        )
-    song = parsed.times.astype(np.float64)
-    keep = _kept_frames(song)
-    speed = song_speed(parsed.info)
-    origin = float(song[int(np.argmax(keep))])  # the first kept frame
-    clock = _Clock(origin, speed, parsed.pauses)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        if early is not None and early[0] == origin:
-            pending_events = early[1]
-        else:
-            pending_events = pool.submit(_events, parsed, clock)
-        song, fps, positions, rotations = _compact(
-            keep, song, parsed.fps, parsed.positions, parsed.rotations
-        )
-        times = clock(song)
-        hand_pose = "saber (the file has no saber offsets)"
-        if parsed.saber_offsets is not None:
-            if _remove_saber_offsets(positions, rotations, parsed.saber_offsets):
-                hand_pose = "controller (saber offsets removed)"
-            else:
-                hand_pose = "saber (the file's saber offsets are not valid poses; not applied)"
-        _make_continuous(rotations)
-        frame_rate = nominal_rate(song, speed, fps)
-        events, dropped_events = pending_events.result()
-    source_metadata: dict[str, Any] = dict(parsed.info)
-    if parsed.saber_offsets is not None:
-        source_metadata["saber_offsets"] = parsed.saber_offsets.tolist()
-    if parsed.user_data_entries is not None:
-        source_metadata["user_data"] = parsed.user_data_entries  # only the count, never read
-    conversion: dict[str, Any] = {
-        "axes": "Unity left-handed (+Z forward) mirrored in Z: p -> (x, y, -z), "
-        "q -> (-x, -y, z, w)",
-        "clock": "song time / song_speed, pauses inserted, first kept frame at 0",
-        "song_speed": speed,
-        "declared_frames": parsed.declared_frames,
-        "dropped_repeated_frames": int(keep.shape[0] - song.shape[0]),
-        "hand_pose": hand_pose,
-        "device_class": _DEVICE_CLASSES.get(
-            str(parsed.info.get("platform", "")).lower(), "unknown"
-        ),
-    }
-    if clock.clamped:
-        conversion["negative_pause_durations_ignored"] = clock.clamped
-    if dropped_events:
-        conversion["dropped_events"] = dropped_events
-    return Recording(
-        source_format="bsor",
-        tracks=["head", "left_hand", "right_hand"],
-        roles=["head", "left_hand", "right_hand"],
-        times=times,
-        positions=positions,
-        rotations=rotations,
-        frame_rate=frame_rate,
-        source_metadata=source_metadata,
-        conversion=conversion,
-        events=events,
-    )
 
 
 # -- events ------------------------------------------------------------------------------------

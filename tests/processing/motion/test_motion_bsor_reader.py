@@ -17,6 +17,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from processing.motion import anonymize, convert_file, read_recording
+from processing.motion.errors import RejectedRecording
+from processing.motion.formats import bsor as bsor_format
 from processing.motion.formats.bsor import read_bsor
 from processing.motion.rotations import quaternion_multiply, quaternion_rotate
 from processing.motion.writers.bsor import BsorCut, BsorNote, write_bsor
@@ -554,3 +556,78 @@ def test_name_written_with_a_utf16_length_by_old_builds_is_recovered(tmp_path):
     assert recording.source_metadata["player_name"] == name
     assert recording.source_metadata["mapper"] == name
     assert recording.source_metadata["difficulty"] == "Normal"
+
+
+# -- chunked decoding --------------------------------------------------------------------------
+
+
+def _stalling_replay(path: Path, frames: int = 200) -> Path:
+    """Stalled clocks at and across chunk boundaries, hemisphere flips, saber offsets."""
+    song = np.arange(frames) / RATE
+    for stall in (6, 7, 13, 14, 15, 40):  # frame i repeats its predecessor's song time
+        song[stall] = song[stall - 1]
+    poses = synthetic_poses(frames)
+    head_p, _ = poses["head"]
+    # A full turn and more: continuity takes w below zero; the stored signs are arbitrary.
+    head_q = yaw_pitch(np.linspace(0.0, 2.5 * np.pi, frames), np.zeros(frames))
+    head_q[::5] *= -1.0
+    offsets = ((np.array([0.01, -0.02, 0.08]), unit(np.array([0.2, -0.1, 0.05, 1.0]))),) * 2
+    write_bsor(
+        path,
+        times=song,
+        head=(head_p, head_q),
+        left=poses["left"],
+        right=poses["right"],
+        saber_offsets=offsets,
+        pauses=[(2, float(song[100]))],
+    )
+    return path
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 7, 64])
+def test_chunked_decoding_gives_the_one_pass_result(tmp_path, monkeypatch, chunk):
+    path = _stalling_replay(tmp_path / "s.bsor")
+    whole = read_bsor(path)  # one window: the file is smaller than a default chunk
+
+    monkeypatch.setattr(bsor_format, "_FRAME_CHUNK", chunk)
+    chunked = read_bsor(path)
+
+    assert whole.conversion["dropped_repeated_frames"] == 6
+    assert whole.conversion["hand_pose"] == "controller (saber offsets removed)"
+    for name in ("times", "positions", "rotations"):
+        assert np.array_equal(getattr(chunked, name), getattr(whole, name)), name
+    assert (chunked.frame_rate, chunked.conversion) == (whole.frame_rate, whole.conversion)
+    assert (np.einsum("fi,fi->f", whole.rotations[0, 1:], whole.rotations[0, :-1]) > 0).all()
+    assert whole.rotations[0, -1, 3] < 0
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 64])
+def test_chunked_decoding_refuses_kept_times_that_go_back_across_chunks(
+    tmp_path, monkeypatch, chunk
+):
+    song = np.arange(60) / RATE
+    song[30] = song[29] + 0.02  # 29 is kept (30 is later), 30 is not (31 is earlier) ...
+    song[31] = song[29] - 0.01  # ... and 31, kept, comes before 29: back by a tolerated 0.03 s
+    path = write_synthetic(tmp_path / "z.bsor", 60, times=song)
+    monkeypatch.setattr(bsor_format, "_FRAME_CHUNK", chunk)
+
+    with pytest.raises(RejectedRecording) as caught:
+        read_bsor(path)
+
+    assert caught.value.code == "motion.time_not_increasing"
+    assert "go back and forth" in caught.value.message
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 64])
+def test_chunked_decoding_reports_the_first_largest_clock_step_back(tmp_path, monkeypatch, chunk):
+    song = np.arange(120) / RATE
+    song[50:] -= 0.2  # back 0.2 s at frame 51 ...
+    song[90:] -= 0.2  # ... and again at frame 91: the first is reported
+    path = write_synthetic(tmp_path / "b.bsor", 120, times=song)
+    monkeypatch.setattr(bsor_format, "_FRAME_CHUNK", chunk)
+
+    with pytest.raises(RejectedRecording) as caught:
+        read_bsor(path)
+
+    assert caught.value.code == "motion.time_not_increasing"
+    assert "jumps back by 0.19 s at frame 51" in caught.value.message
