@@ -77,22 +77,24 @@ def anonymize_in_place(
 
     For callers that own the recording (convert_file): no second set of full-size arrays.
     """
-    result, report, finish_track = anonymize_deferred(recording, body_size=body_size, seed=seed)
+    result, report, poses = anonymize_deferred(recording, body_size=body_size, seed=seed)
     for track in range(len(result.tracks)):
-        finish_track(track)
+        poses(track)
     return result, report
 
 
 def anonymize_deferred(
     recording: Recording, *, body_size: str = "keep", seed: int | None = None
-) -> tuple[Recording, AnonymizationReport, Callable[[int], None]]:
-    """``anonymize_in_place`` with the per-track pose pass left to the caller.
+) -> tuple[Recording, AnonymizationReport, PoseMap]:
+    """``anonymize_in_place`` with the pose pass left to the caller.
 
-    Returns the recording with everything but the poses anonymized, the report, and
-    ``finish_track(i)``, which must be called once for every track before its poses are used
-    (convert_file calls it track by track as the Parquet writer reaches each track, so the pass
-    overlaps the writing of the track before). For ``noise`` the poses are finished already
-    (its default seed hashes the recentred poses) and ``finish_track`` does nothing.
+    Returns the recording with everything but the poses anonymized, the report, and the
+    ``PoseMap`` that must be applied exactly once to every frame of every track before its
+    poses are used (convert_file applies it block by block as it hands each block to the
+    Parquet writer). For ``noise`` the poses are done already (its default seed hashes the
+    recentred poses) and the map is the identity. For ``keep`` only frame 0 of the poses is
+    read here, so a caller that streams frames may pass a recording whose later frames are
+    not yet written.
     """
     if body_size not in BODY_SIZES:
         raise ValueError(f"body_size must be one of {BODY_SIZES}, not {body_size!r}")
@@ -103,30 +105,26 @@ def anonymize_deferred(
     result = replace(recording, tracks=tracks, source_metadata={})
     if result.skeleton is not None:
         result.skeleton = replace(result.skeleton, joints=list(tracks))
-    finish_track: Callable[[int], None] = _nothing
     if body_size == "normalize":
         # Recentring keeps heights (y) exactly, so the estimate can come first and the scale
         # ride along in the same pass over the poses.
         factor = REFERENCE_HEIGHT_M / estimate_height(result)
-        result, finish_track = _recentring(result, factor)
+        result, poses = _recentring(result, factor)
         result = _scaled(result, factor)
     elif body_size == "noise":
         result = _recentred(result, 1.0)
         factor = noise_factor(_content_seed(result) if seed is None else seed)
         result.positions *= np.float32(factor)
         result = _scaled(result, factor)
+        poses = PoseMap(result, None)
     else:
-        result, finish_track = _recentring(result, 1.0)
+        result, poses = _recentring(result, 1.0)
     report = AnonymizationReport(
         recentred=True,
         body_size=body_size,
         stripped_fields=sorted(stripped),
     )
-    return result, report, finish_track
-
-
-def _nothing(track: int) -> None:
-    return None
+    return result, report, poses
 
 
 def _strip_name_prefixes(names: list[str]) -> tuple[list[str], bool]:
@@ -169,81 +167,127 @@ def recentre(recording: Recording) -> Recording:
 
 def _recentred(recording: Recording, factor: float) -> Recording:
     """Recentre in place, scaling positions by ``factor`` about the new origin in the same pass."""
-    result, finish_track = _recentring(recording, factor)
+    result, poses = _recentring(recording, factor)
     for track in range(len(recording.tracks)):
-        finish_track(track)
+        poses(track)
     return result
 
 
-def _recentring(recording: Recording, factor: float) -> tuple[Recording, Callable[[int], None]]:
-    """The recentring (and scaling by ``factor``) of ``_recentred``, poses left to
-    ``finish_track(i)``: the skeleton is done; every track's map is fixed from frame 0 now.
+class PoseMap:
+    """The pose part of anonymization, fixed before it is applied, so it can be applied block
+    by block: ``p -> (p - origin) @ position_map``, ``q -> q @ rotation_maps[track]`` (row
+    vectors), or the identity when the maps are None.
 
-    One fused pass per chunk of frames, into the arrays themselves: positions go through
-    (p - origin) @ (factor * turn)^T, rotations through the 4 x 4 matrix of the yaw product,
-    with each track's sign chosen so its first frame keeps w >= 0.
+    ``into`` writes a block's anonymized columns (px, py, pz, qx, qy, qz, qw) into a
+    caller's contiguous (7, n) buffer, for the Parquet writer to take without a copy, and back
+    into the recording; calling the map does the same in place. Each element goes through the
+    same float32 operations in the same order whatever the blocks, so the result does not
+    depend on them.
+    """
+
+    def __init__(
+        self,
+        recording: Recording,
+        maps: tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], list[npt.NDArray[np.float32]]]
+        | None,
+    ) -> None:
+        self.positions, self.rotations = recording.positions, recording.rotations
+        self.frame_count = recording.frame_count
+        self.maps = maps
+        self._raw: npt.NDArray[np.float32] | None = None
+        self._out: npt.NDArray[np.float32] | None = None
+
+    def __call__(self, track: int, start: int = 0, stop: int | None = None) -> None:
+        """Frames start..stop - 1 (default: to the end) of ``track``, in place."""
+        if self.maps is None:
+            return
+        stop = self.frame_count if stop is None else stop
+        if self._out is None:
+            self._out = np.empty((7, _CHUNK_FRAMES), dtype=np.float32)
+        for first in range(start, stop, _CHUNK_FRAMES):
+            last = min(first + _CHUNK_FRAMES, stop)
+            self.into(track, first, last, self._out[:, : last - first])
+
+    def into(self, track: int, start: int, stop: int, out: npt.NDArray[np.float32]) -> None:
+        """Anonymize frames start..stop - 1 of ``track`` into ``out`` (7, stop - start) and
+        into the recording."""
+        p = self.positions[track, start:stop]
+        q = self.rotations[track, start:stop]
+        if self.maps is None:
+            out[0:3] = p.T
+            out[3:7] = q.T
+            return
+        origin, position_map, rotation_maps = self.maps
+        n = stop - start
+        if self._raw is None or self._raw.shape[1] < n:  # reused: no fresh pages per block
+            self._raw = np.empty((8, n), dtype=np.float32)
+        raw = self._raw[:, :n]  # the 7 columns as read, and one for products
+        np.subtract(p.T, origin[:, None], out=raw[0:3])
+        _map_columns(raw[0:3], position_map, out[0:3], raw[7])
+        raw[3:7] = q.T
+        _map_columns(raw[3:7], rotation_maps[track], out[3:7], raw[7])
+        p[...] = out[0:3].T
+        q[...] = out[3:7].T
+
+
+def _recentring(recording: Recording, factor: float) -> tuple[Recording, PoseMap]:
+    """The recentring (and scaling by ``factor``) of ``_recentred``, poses left to the
+    returned ``PoseMap``: the skeleton is done; every track's map is fixed from frame 0 now.
+
+    Positions go through (p - origin) @ (factor * turn)^T, rotations through the 4 x 4 matrix
+    of the yaw product, with each track's sign chosen so its first frame keeps w >= 0.
     """
     anchor = anchor_index(recording)
     origin = recording.positions[anchor, 0].astype(np.float64) * np.array([1.0, 0.0, 1.0])
     turn = -initial_heading(recording, anchor)
     matrix = yaw_matrix(turn)
-    origin32 = origin.astype(np.float32)
     position_map = (matrix.T * factor).astype(np.float32)
     s, c = math.sin(0.5 * turn), math.cos(0.5 * turn)
     # q' = yaw * q as a row-vector product q' = q @ Y: the columns are the 8-multiply formula.
-    yaw = np.array([[c, 0, -s, 0], [0, c, 0, -s], [s, 0, c, 0], [0, s, 0, c]])
-    positions, rotations = recording.positions, recording.rotations
-    frame_count = recording.frame_count
+    yaw = np.array([[c, 0, -s, 0], [0, c, 0, -s], [s, 0, c, 0], [0, s, 0, c]]).astype(np.float32)
+    rotations = recording.rotations
     rotation_maps = []
+    mapped = np.empty((5, 1), dtype=np.float32)
     for track in range(len(recording.tracks)):
-        first = rotations[track, 0] if frame_count else np.zeros(4)
-        w = c * float(first[3]) - s * float(first[1])
-        rotation_maps.append((yaw if w >= 0 else -yaw).astype(np.float32))
-
-    def finish_track(track: int) -> None:
-        scratch = np.empty(min(frame_count, _CHUNK_FRAMES), dtype=np.float32)
-        for start in range(0, frame_count, _CHUNK_FRAMES):
-            frames = slice(start, start + _CHUNK_FRAMES)
-            p = positions[track, frames]
-            np.subtract(p, origin32, out=p)
-            _map_rows(p, position_map, scratch)
-            _map_rows(rotations[track, frames], rotation_maps[track], scratch)
-        if frame_count and rotations[track, 0, 3] < 0:  # w rounded across zero
-            np.negative(rotations[track], out=rotations[track])
-
+        # The sign that keeps the first frame's w >= 0, from the map applied to that frame
+        # (w can round across zero); negating the map negates every product exactly.
+        first = rotations[track, :1].T if recording.frame_count else np.zeros((4, 1), np.float32)
+        _map_columns(first, yaw, mapped[:4], mapped[4])
+        rotation_maps.append(yaw if mapped[3, 0] >= 0 else -yaw)
+    maps = (origin.astype(np.float32), position_map, rotation_maps)
     skeleton = recording.skeleton
     if skeleton is not None:  # a root's offset is in world axes, the others in their parent's
         offsets = skeleton.offsets.copy()
         roots = skeleton.parents < 0
         offsets[roots] = offsets[roots] @ matrix.T
         skeleton = replace(skeleton, offsets=offsets)
-    return replace(recording, skeleton=skeleton), finish_track
+    return replace(recording, skeleton=skeleton), PoseMap(recording, maps)
 
 
-def _map_rows(
-    rows: npt.NDArray[np.float32], matrix: npt.NDArray[np.float32], scratch: npt.NDArray[np.float32]
+def _map_columns(
+    columns: npt.NDArray[np.float32],
+    matrix: npt.NDArray[np.float32],
+    out: npt.NDArray[np.float32],
+    tmp: npt.NDArray[np.float32],
 ) -> None:
-    """rows <- rows @ matrix in place, (n, k) @ (k, k), with elementwise numpy only.
+    """out = (columns^T @ matrix)^T for (k, n) columns and a k x k matrix, with elementwise
+    numpy only; ``out`` must not overlap ``columns``.
 
     Not np.matmul: that goes to the multithreaded BLAS, whose threads spin and wait for each
     other on a busy 2-CPU machine (a 50 ms pass took 0.3-1.5 s with another process or the
     Parquet writer thread running). The maps here are yaw rotations, mostly zeros; zero terms
     are skipped.
     """
-    source = rows.copy()
-    n = rows.shape[0]
-    tmp = scratch[:n]
     for j in range(matrix.shape[1]):
-        out = rows[:, j]
         terms = [(i, matrix[i, j]) for i in range(matrix.shape[0]) if matrix[i, j] != 0]
         if not terms:
-            out[...] = 0
+            out[j] = 0
             continue
         first, weight = terms[0]
-        np.multiply(source[:, first], weight, out=out)
+        np.multiply(columns[first], weight, out=out[j])
         for i, weight in terms[1:]:
-            np.multiply(source[:, i], weight, out=tmp)
-            np.add(out, tmp, out=out)
+            np.multiply(columns[i], weight, out=tmp)
+            np.add(out[j], tmp, out=out[j])
 
 
 def estimate_height(recording: Recording) -> float:

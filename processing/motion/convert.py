@@ -2,35 +2,45 @@
 
 Artifacts (both deterministic: same input and options, same bytes):
 
-* ``motion.parquet``: one row per (track, frame), ordered by track then frame, with the schema
-  ``MOTION_SCHEMA`` shared by every format; zstd, byte-stream-split floats, delta-encoded frame
-  numbers, dictionary-encoded track names only.
+* ``motion.parquet``: one row per (track, frame), with the schema ``MOTION_SCHEMA`` shared by
+  every format; zstd, byte-stream-split floats, delta-encoded frame numbers, dictionary-encoded
+  track names only. Rows come in blocks of ``BLOCK_FRAMES`` frames, and within a block track by
+  track, frame by frame; each (block, track) is one row group, whose statistics (track, frame,
+  t) let a reader skip to a track or a time. A recording of up to ``BLOCK_FRAMES`` frames
+  (24 minutes at 90 Hz) is thus ordered by track then frame; in a longer one each track's frames
+  still come in order.
 * ``metadata.json``: what the table holds and how it was made (see ``build_metadata``), sorted
   keys.
 * ``preview.svg`` and ``preview.json``: a trajectory image and the poses downsampled for a 3D
   replay in the browser (see ``preview.py``).
+
+Why blocks: a format that can be read a block at a time (``FrameStream``; BSOR) is checked,
+anonymized and written block by block while the next blocks are read, so reading and the
+Parquet encoding run on both CPUs at once. Recordings read whole get the same layout, so the
+bytes do not depend on the path taken.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from processing.motion.anonymize import AnonymizationReport, anonymize_deferred
+from processing.motion.anonymize import AnonymizationReport, PoseMap, anonymize_deferred
 from processing.motion.columns import arrow_array
 from processing.motion.detect import detect_format
 from processing.motion.formats import ReadOptions
-from processing.motion.formats.base import checked_file_size
+from processing.motion.formats.base import FrameStream, checked_file_size
 from processing.motion.model import Events, Recording
 from processing.motion.preview import (
     MOTION_PREVIEW_NAME,
@@ -38,12 +48,13 @@ from processing.motion.preview import (
     write_motion_preview,
     write_preview,
 )
-from processing.motion.validate import checked
+from processing.motion.validate import BlockChecks, checked
 
 SCHEMA_VERSION = 1
 PARQUET_NAME = "motion.parquet"
 EVENTS_NAME = "events.parquet"
 METADATA_NAME = "metadata.json"
+BLOCK_FRAMES = 1 << 17  # a multiple of validate's chunk, so block checks equal whole ones
 _FLOAT_COLUMNS = ("px", "py", "pz", "qx", "qy", "qz", "qw")
 MOTION_SCHEMA = pa.schema(
     [
@@ -60,14 +71,16 @@ EVENTS_SCHEMA = pa.schema(
         pa.field("data", pa.string(), nullable=False),
     ]
 )
-# What write_parquet hands the Parquet writer: the track column dictionary-typed, so the writer
-# neither hashes nor compares (for the statistics) a string per row; it is stored as the same
-# Parquet column (UTF-8 strings, dictionary-encoded), and without the Arrow schema in the file
-# metadata it reads back as MOTION_SCHEMA exactly.
+# What the Parquet writer is handed: the track column dictionary-typed, so the writer neither
+# hashes nor compares (for the statistics) a string per row; it is stored as the same Parquet
+# column (UTF-8 strings, dictionary-encoded), and without the Arrow schema in the file metadata
+# it reads back as MOTION_SCHEMA exactly.
 _WRITE_SCHEMA = MOTION_SCHEMA.set(
     0, pa.field("track", pa.dictionary(pa.int32(), pa.string()), nullable=False)
 )
-_ROW_GROUP_ROWS = 1 << 20
+# Statistics only where they prune: min/max of a pose component selects nothing useful, and
+# computing them was a tenth of the write.
+_STATISTICS = ["track", "frame", "t"]
 _DECIMALS = 6  # micrometres / microseconds: beyond any capture precision, keeps JSON stable
 
 
@@ -99,62 +112,165 @@ def convert_file(
 
     ``body_size`` is the dataset's profile (keep | normalize | noise); ``length_unit`` overrides
     unit detection for formats that guess it (BVH); ``seed`` seeds the noise profile (default:
-    derived from the content). Raises RejectedRecording for bad input, before writing anything.
-    Files are written under temporary names and renamed, so a crash leaves no partial artifact;
-    rerunning overwrites with identical bytes. Creates ``out_dir`` if needed.
+    derived from the content). Raises RejectedRecording for bad input, leaving no artifact:
+    files are written under temporary names and renamed once the whole recording has passed,
+    so neither a rejection nor a crash leaves a partial one; rerunning overwrites with
+    identical bytes. Creates ``out_dir`` if needed.
     """
-    recording = read_recording(src, length_unit=length_unit)  # ours alone: anonymize in place
-    recording, report, finish_track = anonymize_deferred(recording, body_size=body_size, seed=seed)
+    checked_file_size(src)
+    reader = detect_format(src)
+    options = ReadOptions(length_unit=length_unit)
+    open_stream = getattr(reader, "open_stream", None)
+    if open_stream is not None and body_size == "keep":  # the other profiles need every frame
+        stream: FrameStream = open_stream(src, options)
+        try:
+            return _convert_stream(stream, out_dir)
+        finally:
+            stream.close()
+    recording = checked(reader.read(src, options))
+    return convert_recording(recording, out_dir, body_size=body_size, seed=seed)
+
+
+def convert_recording(
+    recording: Recording, out_dir: Path, *, body_size: str = "keep", seed: int | None = None
+) -> ConversionResult:
+    """``convert_file`` for a recording already read and checked; it is anonymized in place."""
+    recording, report, poses = anonymize_deferred(recording, body_size=body_size, seed=seed)
     out_dir.mkdir(parents=True, exist_ok=True)
-    parquet_path = out_dir / PARQUET_NAME
-    metadata_path = out_dir / METADATA_NAME
+    # The motion table, by far the largest artifact, is encoded on a second thread (pyarrow
+    # releases the GIL); this one anonymizes each block just before handing it over.
+    with MotionWriter(out_dir / PARQUET_NAME) as writer:
+        for track, start, stop in _blocks(recording.frame_count, len(recording.tracks)):
+            writer.write_block(recording, poses, track, start, stop)
+        return _finish_artifacts(recording, report, out_dir, writer)
+
+
+def _convert_stream(stream: FrameStream, out_dir: Path) -> ConversionResult:
+    """``convert_file`` (body size ``keep``) of a recording read a block at a time.
+
+    A block is checked, anonymized and handed to the Parquet writer as soon as the frame after
+    it is read (the block's last speed needs that frame as read), so the writer encodes while
+    the reader decodes. The verdict on the whole recording comes when every frame is in; a
+    rejection then discards the unfinished file. A jump within the first frames brings in the
+    leading-jump rule, which needs the whole recording: then it is drained and converted whole.
+    """
+    output = _StreamOutput(stream, out_dir)
+    try:
+        streaming = True
+        for ready in stream:
+            while streaming and output.done + BLOCK_FRAMES < ready:
+                streaming = output.block(output.done + BLOCK_FRAMES, ready)
+        recording = stream.recording()
+        frames = recording.frame_count
+        while streaming and output.done < frames:
+            streaming = output.block(min(output.done + BLOCK_FRAMES, frames), frames)
+        if streaming:
+            return output.finish(recording)
+    except BaseException:
+        output.abort()
+        raise
+    return convert_recording(checked(recording), out_dir)  # nothing was written yet
+
+
+@dataclass
+class _Started:
+    """What the first block fixes: the anonymized recording's shell, the report, the pose map,
+    and the writer the blocks go to."""
+
+    anonymized: Recording
+    report: AnonymizationReport
+    poses: PoseMap
+    writer: MotionWriter
+
+
+class _StreamOutput:
+    """The streamed conversion's state: checks so far and, from the first block on, the rest."""
+
+    def __init__(self, stream: FrameStream, out_dir: Path) -> None:
+        # The stream's arrays, full-size: only the frames it reported ready are used.
+        self.partial = Recording(
+            source_format=stream.source_format,
+            tracks=list(stream.tracks),
+            roles=list(stream.roles),
+            times=stream.times,
+            positions=stream.positions,
+            rotations=stream.rotations,
+            frame_rate=0.0,
+            source_metadata=stream.source_metadata,
+        )
+        self.checks = BlockChecks(self.partial)
+        self.out_dir = out_dir
+        self.created_dir = not out_dir.exists()
+        self.done = 0
+        self.started: _Started | None = None
+
+    def block(self, stop: int, available: int) -> bool:
+        """Check, anonymize and write frames done..stop - 1, frames up to ``available`` being
+        read; False (nothing written) if the first block starts with a jump."""
+        start = self.done
+        self.checks.add(start, stop, available)
+        started = self.started
+        if started is None:
+            if self.checks.leading_jump():
+                return False
+            # ``keep`` reads frame 0 only, which is final.
+            anonymized, report, poses = anonymize_deferred(self.partial)
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            writer = MotionWriter(self.out_dir / PARQUET_NAME)
+            started = self.started = _Started(anonymized, report, poses, writer)
+        for track in range(len(self.partial.tracks)):
+            started.writer.write_block(started.anonymized, started.poses, track, start, stop)
+        self.done = stop
+        return True
+
+    def finish(self, recording: Recording) -> ConversionResult:
+        started = self.started
+        if started is None:
+            raise RuntimeError("finish() before any block was written")
+        recording = self.checks.finish(recording)  # may refuse it: abort() then
+        anonymized = replace(
+            recording,
+            tracks=started.anonymized.tracks,
+            source_metadata=started.anonymized.source_metadata,
+            skeleton=started.anonymized.skeleton,
+        )
+        with started.writer:
+            return _finish_artifacts(anonymized, started.report, self.out_dir, started.writer)
+
+    def abort(self) -> None:
+        if self.started is not None:
+            self.started.writer.abort()
+        if self.created_dir and self.out_dir.is_dir() and not any(self.out_dir.iterdir()):
+            self.out_dir.rmdir()
+
+
+def _finish_artifacts(
+    recording: Recording, report: AnonymizationReport, out_dir: Path, writer: MotionWriter
+) -> ConversionResult:
+    """Every artifact but the motion table (whose last blocks the writer may still be
+    encoding), then the table; the recording's poses are all anonymized."""
     artifacts = {
-        PARQUET_NAME: parquet_path,
-        METADATA_NAME: metadata_path,
+        PARQUET_NAME: out_dir / PARQUET_NAME,
+        METADATA_NAME: out_dir / METADATA_NAME,
         PREVIEW_NAME: out_dir / PREVIEW_NAME,
         MOTION_PREVIEW_NAME: out_dir / MOTION_PREVIEW_NAME,
     }
-    # The motion table, by far the largest artifact, is written on a second thread (pyarrow
-    # releases the GIL), each track's anonymizing pass done as the writer reaches it, while
-    # this thread writes the events, then the previews as soon as the last track is anonymized
-    # (while the writer still encodes it); each file is still written atomically.
-    last_track = len(recording.tracks) - 1
-    anonymized: Future[None] = Future()
-
-    def prepare_track(track: int) -> None:
-        finish_track(track)
-        if track == last_track:
-            anonymized.set_result(None)
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        motion = pool.submit(
-            _write_atomically,
-            parquet_path,
-            lambda tmp: write_parquet(recording, tmp, prepare_track=prepare_track),
-        )
-        try:
-            metadata = build_metadata(recording, report)
-            if recording.events is not None and len(recording.events):
-                events = recording.events
-                artifacts[EVENTS_NAME] = out_dir / EVENTS_NAME
-                _write_atomically(artifacts[EVENTS_NAME], lambda tmp: write_events(events, tmp))
-            wait([motion, anonymized], return_when=FIRST_COMPLETED)
-            if anonymized.done():  # else the writer failed: its error is raised below
-                _write_atomically(
-                    artifacts[PREVIEW_NAME], lambda tmp: write_preview(recording, tmp)
-                )
-                _write_atomically(
-                    artifacts[MOTION_PREVIEW_NAME],
-                    lambda tmp: write_motion_preview(recording, tmp),
-                )
-        finally:
-            motion.result()
+    metadata = build_metadata(recording, report)
+    if recording.events is not None and len(recording.events):
+        events = recording.events
+        artifacts[EVENTS_NAME] = out_dir / EVENTS_NAME
+        _write_atomically(artifacts[EVENTS_NAME], lambda tmp: write_events(events, tmp))
+    _write_atomically(artifacts[PREVIEW_NAME], lambda tmp: write_preview(recording, tmp))
+    _write_atomically(
+        artifacts[MOTION_PREVIEW_NAME], lambda tmp: write_motion_preview(recording, tmp)
+    )
+    writer.close()
     text = json.dumps(metadata, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
-    _write_atomically(metadata_path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    _write_atomically(artifacts[METADATA_NAME], lambda tmp: tmp.write_text(text, encoding="utf-8"))
     return ConversionResult(metadata=metadata, artifacts=artifacts)
 
 
-def _write_atomically(path: Path, write: Any) -> None:
+def _write_atomically(path: Path, write: Callable[[Path], object]) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         write(tmp)
@@ -163,64 +279,25 @@ def _write_atomically(path: Path, write: Any) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _motion_batches(
-    recording: Recording,
-    prepare_track: Callable[[int], None] | None = None,
-    *,
-    dictionary_track: bool = False,
-) -> Iterator[pa.Table]:
-    """The long table in row groups of at most _ROW_GROUP_ROWS rows, track by track.
+class MotionWriter:
+    """``motion.parquet`` written under a temporary name, row group by row group, each encoded
+    on a second thread (pyarrow releases the GIL) while the caller prepares the next;
+    ``close()`` renames it into place, ``abort()`` (or leaving the ``with`` block by an
+    exception) removes it.
 
-    Built column-wise from slices of the (T, F) arrays, so at most one row group of columns
-    exists at a time: the whole table is never materialised next to the recording.
-    ``prepare_track(i)`` is called just before track i is first read. ``dictionary_track``:
-    tables of ``_WRITE_SCHEMA`` instead of ``MOTION_SCHEMA``.
+    ``write_block`` anonymizes a block straight into column buffers that the encoder takes
+    without a copy. The buffers are reused in turn: at most ``_PENDING`` tables wait for the
+    encoder, so one that many writes old is free again (fresh pages per block cost a
+    page-fault storm: a third of the conversion's time was the kernel's).
     """
-    frames = recording.frame_count
-    step = max(1, _ROW_GROUP_ROWS)
-    times = recording.times.astype(np.float64, copy=False)
-    schema = _WRITE_SCHEMA if dictionary_track else MOTION_SCHEMA
-    zeros = arrow_array(np.zeros(min(step, frames), dtype=np.int32))
-    for track_index, track in enumerate(recording.tracks):
-        if prepare_track is not None:
-            prepare_track(track_index)
-        positions = recording.positions[track_index]
-        rotations = recording.rotations[track_index]
-        for start in range(0, frames, step):
-            stop = min(frames, start + step)
-            name = (
-                pa.DictionaryArray.from_arrays(
-                    zeros[: stop - start], pa.array([track], pa.string())
-                )
-                if dictionary_track
-                else pa.repeat(pa.scalar(track, pa.string()), stop - start)
-            )
-            columns = [
-                name,
-                arrow_array(np.arange(start, stop, dtype=np.int32)),
-                arrow_array(times[start:stop]),
-                *(arrow_array(positions[start:stop, i]) for i in range(3)),
-                *(arrow_array(rotations[start:stop, i]) for i in range(4)),
-            ]
-            yield pa.Table.from_arrays(columns, schema=schema)
 
+    _PENDING = 2
 
-def motion_table(recording: Recording) -> pa.Table:
-    """The whole long table in memory (for callers that want it; writing streams instead)."""
-    batches = list(_motion_batches(recording))
-    return pa.concat_tables(batches) if batches else MOTION_SCHEMA.empty_table()
-
-
-def write_parquet(
-    recording: Recording, path: Path, *, prepare_track: Callable[[int], None] | None = None
-) -> None:
-    """Stream the long table into ``path``: each row group is encoded and compressed on a
-    second thread (pyarrow releases the GIL) while the next one is cut from the arrays.
-    ``prepare_track(i)`` (optional) runs just before track i is first read.
-    """
-    with (
-        pq.ParquetWriter(
-            path,
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.tmp = path.with_name(f".{path.name}.tmp")
+        self._writer = pq.ParquetWriter(
+            self.tmp,
             _WRITE_SCHEMA,
             store_schema=False,  # the Parquet types alone read back as MOTION_SCHEMA
             compression="zstd",
@@ -229,18 +306,132 @@ def write_parquet(
                 "frame": "DELTA_BINARY_PACKED",
                 **dict.fromkeys(["t", *_FLOAT_COLUMNS], "BYTE_STREAM_SPLIT"),
             },
-            write_statistics=True,
+            write_statistics=_STATISTICS,
             version="2.6",
-        ) as writer,
-        ThreadPoolExecutor(max_workers=1) as pool,
-    ):
-        pending: Future[None] | None = None
-        for batch in _motion_batches(recording, prepare_track, dictionary_track=True):
-            if pending is not None:
-                pending.result()
-            pending = pool.submit(writer.write_table, batch, row_group_size=_ROW_GROUP_ROWS)
-        if pending is not None:
-            pending.result()
+        )
+        self._pool = ThreadPoolExecutor(max_workers=1)
+        self._pending: deque[Future[None]] = deque()
+        self._buffers: list[tuple[npt.NDArray[np.float32], npt.NDArray[np.int32]]] = []
+        self._next_buffer = 0
+        self._open = True
+
+    def __enter__(self) -> MotionWriter:
+        return self
+
+    def __exit__(self, kind: object, *rest: object) -> None:
+        if kind is not None or self._open:
+            self.abort()
+
+    def write_block(
+        self, recording: Recording, poses: PoseMap, track: int, start: int, stop: int
+    ) -> None:
+        """Anonymize frames start..stop - 1 of ``track`` (recording too) and write them."""
+        rows = stop - start
+        if len(self._buffers) < self._PENDING + 2:
+            self._buffers.append(
+                (
+                    np.empty((7, BLOCK_FRAMES), dtype=np.float32),
+                    np.empty(BLOCK_FRAMES, dtype=np.int32),
+                )
+            )
+        floats, frames = self._buffers[self._next_buffer % len(self._buffers)]
+        self._next_buffer += 1
+        columns = floats[:, :rows]
+        poses.into(track, start, stop, columns)
+        np.add(_FRAME_OFFSETS[:rows], start, out=frames[:rows])
+        self.write(_table(recording, track, start, stop, columns, frames[:rows]))
+
+    def write(self, table: pa.Table) -> None:
+        """One row group; waits while ``_PENDING`` wait for the encoder."""
+        while len(self._pending) >= self._PENDING:
+            self._pending.popleft().result()
+        self._pending.append(
+            self._pool.submit(self._writer.write_table, table, row_group_size=table.num_rows)
+        )
+
+    def close(self) -> None:
+        while self._pending:
+            self._pending.popleft().result()
+        self._writer.close()
+        self._pool.shutdown()
+        os.replace(self.tmp, self.path)
+        self._open = False
+
+    def abort(self) -> None:
+        if not self._open:
+            return
+        self._open = False
+        self._pool.shutdown(wait=True)  # lets a running encode end; its outcome no longer matters
+        try:
+            self._writer.close()
+        finally:
+            self.tmp.unlink(missing_ok=True)
+
+
+def _blocks(frames: int, tracks: int) -> Iterator[tuple[int, int, int]]:
+    """(track, start, stop) of every row group, in file order (module docstring)."""
+    for start in range(0, frames, BLOCK_FRAMES):
+        for track in range(tracks):
+            yield track, start, min(start + BLOCK_FRAMES, frames)
+
+
+_FRAME_OFFSETS = np.arange(BLOCK_FRAMES, dtype=np.int32)
+_TRACK_CODES = np.zeros(BLOCK_FRAMES, dtype=np.int32)
+
+
+def _table(
+    recording: Recording,
+    track: int,
+    start: int,
+    stop: int,
+    columns: npt.NDArray[np.float32],
+    frames: npt.NDArray[np.int32],
+    *,
+    dictionary_track: bool = True,
+) -> pa.Table:
+    """One row group: track ``track``'s frames start..stop - 1, from ``columns`` (px ... qw,
+    contiguous rows) and ``frames``, without copies. ``dictionary_track``: ``_WRITE_SCHEMA``,
+    else ``MOTION_SCHEMA``."""
+    rows = stop - start
+    name = recording.tracks[track]
+    return pa.Table.from_arrays(
+        [
+            pa.DictionaryArray.from_arrays(
+                arrow_array(_TRACK_CODES[:rows]), pa.array([name], pa.string())
+            )
+            if dictionary_track
+            else pa.repeat(pa.scalar(name, pa.string()), rows),
+            arrow_array(frames),
+            arrow_array(recording.times[start:stop].astype(np.float64, copy=False)),
+            *(arrow_array(column) for column in columns),
+        ],
+        schema=_WRITE_SCHEMA if dictionary_track else MOTION_SCHEMA,
+    )
+
+
+def _block_table(recording: Recording, track: int, start: int, stop: int) -> pa.Table:
+    """``_table`` over copies of the recording's values (for a table that is kept)."""
+    columns = np.concatenate(
+        [recording.positions[track, start:stop].T, recording.rotations[track, start:stop].T]
+    )
+    frames = np.arange(start, stop, dtype=np.int32)
+    return _table(recording, track, start, stop, columns, frames, dictionary_track=False)
+
+
+def motion_table(recording: Recording) -> pa.Table:
+    """The whole long table in memory, rows in file order (for callers that want it)."""
+    blocks = _blocks(recording.frame_count, len(recording.tracks))
+    tables = [_block_table(recording, *block) for block in blocks]
+    return pa.concat_tables(tables) if tables else MOTION_SCHEMA.empty_table()
+
+
+def write_parquet(recording: Recording, path: Path) -> None:
+    """``motion.parquet`` of a recording as it is (convert_file anonymizes it first)."""
+    identity = PoseMap(recording, None)
+    with MotionWriter(path) as writer:
+        for block in _blocks(recording.frame_count, len(recording.tracks)):
+            writer.write_block(recording, identity, *block)
+        writer.close()
 
 
 def write_events(events: Events, path: Path) -> None:
@@ -308,6 +499,7 @@ def build_metadata(recording: Recording, report: AnonymizationReport) -> dict[st
         "artifact": {
             "file": PARQUET_NAME,
             "rows": len(recording.tracks) * recording.frame_count,
-            "order": ["track", "frame"],
+            "order": ["frame_block", "track", "frame"],
+            "frame_block": BLOCK_FRAMES,
         },
     }

@@ -104,10 +104,69 @@ class _Speeds:
         return speed
 
 
-def _validate(recording: Recording, speeds: _Speeds) -> None:
+class BlockChecks:
+    """``checked`` for a recording whose frames become final block by block (convert_file's
+    streamed path), with the same results: each block's values and speeds are checked before
+    the caller anonymizes it in place, the verdict is given in ``finish``.
+
+    ``recording``'s arrays are full-size but only written up to what the caller says. Steps
+    and speeds are computed in the same chunks as ``_speeds`` over the whole recording (blocks
+    start at multiples of ``_CHUNK_FRAMES``), so they are the same numbers. Leading jumps are
+    not cut here: a caller that finds one (``leading_jump``) must use ``checked`` instead.
+    """
+
+    def __init__(self, recording: Recording) -> None:
+        capacity = max(recording.times.shape[0] - 1, 0)
+        self.recording = recording
+        self.steps = np.empty(capacity, dtype=np.float64)
+        self.speeds = {i: np.empty(capacity, dtype=np.float64) for i, _ in _speed_tracks(recording)}
+        self.finite = True
+        self.unit_rotations = True
+
+    def add(self, start: int, stop: int, available: int) -> None:
+        """Check frames [start, stop) and the steps out of them, while frames up to
+        ``available`` (exclusive) hold their read values; ``start`` is a multiple of
+        ``_CHUNK_FRAMES`` and follows the previous block's ``stop``."""
+        if start % _CHUNK_FRAMES:
+            raise ValueError("blocks must start at a multiple of _CHUNK_FRAMES")
+        recording = self.recording
+        positions, rotations = (
+            recording.positions[:, start:stop],
+            recording.rotations[:, start:stop],
+        )
+        if self.finite:
+            self.finite = _all_finite(positions) and _all_finite(rotations)
+        if self.finite and self.unit_rotations:
+            self.unit_rotations = _unit_rotations(rotations)
+        last_step = min(stop, available - 1)
+        if last_step > start:
+            self.steps[start:last_step] = np.diff(recording.times[start : last_step + 1])
+            for index, speed in self.speeds.items():
+                _speeds_into(recording.positions[index], self.steps, speed, start, last_step)
+
+    def leading_jump(self) -> bool:
+        """Whether a speed track jumps within the first MAX_LEADING_DROP steps (checked)."""
+        return any(
+            (speed[:MAX_LEADING_DROP] > MAX_SPEED_M_S).any() for speed in self.speeds.values()
+        )
+
+    def finish(self, recording: Recording) -> Recording:
+        """``checked``'s verdict on the whole recording, every frame having been added."""
+        speeds = _Speeds(recording)
+        steps = max(recording.frame_count - 1, 0)
+        speeds._steps = self.steps[:steps]
+        speeds.by_track = {index: speed[:steps] for index, speed in self.speeds.items()}
+        _validate(recording, speeds, values=(self.finite, self.unit_rotations))
+        return _count_tracking_relocations(recording, speeds)
+
+
+def _validate(
+    recording: Recording, speeds: _Speeds, values: tuple[bool, bool] | None = None
+) -> None:
+    """``values``: whether every value is finite and every rotation a unit one, if known."""
     _check_shape(recording)
     _check_timing(recording, speeds)
-    _check_values(recording)
+    _check_values(recording, values)
     _check_speed(recording, speeds)
 
 
@@ -157,22 +216,32 @@ def _all_finite(values: npt.NDArray[np.float32]) -> bool:
     return math.isfinite(float(np.sum(values, dtype=np.float64)))
 
 
-def _check_values(recording: Recording) -> None:
-    if not (_all_finite(recording.positions) and _all_finite(recording.rotations)):
+def _unit_rotations(rotations: npt.NDArray[np.float32]) -> bool:
+    low, high = 1.0 - 2.0 * QUATERNION_NORM_TOLERANCE, 1.0 + 2.0 * QUATERNION_NORM_TOLERANCE
+    for start in range(0, rotations.shape[1], _CHUNK_FRAMES):  # bounded temporaries
+        chunk = rotations[:, start : start + _CHUNK_FRAMES]
+        squared = np.einsum("...i,...i->...", chunk, chunk)  # |q|^2 - 1 ~ 2 (|q| - 1)
+        if not (low <= squared.min() and squared.max() <= high):
+            return False
+    return True
+
+
+def _check_values(recording: Recording, values: tuple[bool, bool] | None = None) -> None:
+    finite = (
+        values[0]
+        if values
+        else (_all_finite(recording.positions) and _all_finite(recording.rotations))
+    )
+    if not finite:
         raise RejectedRecording(
             "motion.non_finite",
             "Some positions or rotations are not numbers. Export the recording again.",
         )
-    rotations = recording.rotations
-    low, high = 1.0 - 2.0 * QUATERNION_NORM_TOLERANCE, 1.0 + 2.0 * QUATERNION_NORM_TOLERANCE
-    for start in range(0, recording.frame_count, _CHUNK_FRAMES):  # bounded temporaries
-        chunk = rotations[:, start : start + _CHUNK_FRAMES]
-        squared = np.einsum("...i,...i->...", chunk, chunk)  # |q|^2 - 1 ~ 2 (|q| - 1)
-        if not (low <= squared.min() and squared.max() <= high):
-            raise RejectedRecording(
-                "motion.bad_rotation",
-                "Some rotations are not valid orientations. Export the recording again.",
-            )
+    if not (values[1] if values else _unit_rotations(recording.rotations)):
+        raise RejectedRecording(
+            "motion.bad_rotation",
+            "Some rotations are not valid orientations. Export the recording again.",
+        )
 
 
 def _speed_tracks(recording: Recording) -> list[tuple[int, str]]:
@@ -188,25 +257,33 @@ def _speed_tracks(recording: Recording) -> list[tuple[int, str]]:
 def _speeds(
     recording: Recording, index: int, steps: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.float64]:
-    """Speed (m/s) of one track over each step between consecutive frames, (F - 1,).
-
-    Chunk by chunk of frames, so the float64 temporaries stay small (two tracks are done at
-    once by ``_Speeds.prefetch``); the same values as the whole-array expression.
-    """
+    """Speed (m/s) of one track over each step between consecutive frames, (F - 1,)."""
     positions = recording.positions[index]
     steps_count = max(positions.shape[0] - 1, 0)
     speed: npt.NDArray[np.float64] = np.empty(steps_count, dtype=np.float64)
-    for start in range(0, steps_count, _CHUNK_FRAMES):
-        stop = min(start + _CHUNK_FRAMES, steps_count)
-        moved = np.diff(positions[start : stop + 1].astype(np.float64), axis=0)
+    _speeds_into(positions, steps, speed, 0, steps_count)
+    return speed
+
+
+def _speeds_into(
+    positions: npt.NDArray[np.float32],
+    steps: npt.NDArray[np.float64],
+    out: npt.NDArray[np.float64],
+    start: int,
+    stop: int,
+) -> None:
+    """``out[start:stop]``: the speeds over steps start..stop - 1 (step i joins frames i and
+    i + 1). Chunk by chunk of frames, so the float64 temporaries stay small (two tracks are done
+    at once by ``_Speeds.prefetch``); the same values as the whole-array expression.
+    """
+    for first in range(start, stop, _CHUNK_FRAMES):
+        last = min(first + _CHUNK_FRAMES, stop)
+        moved = np.diff(positions[first : last + 1].astype(np.float64), axis=0)
         # A zero or negative step is refused by the timing rule; its speed here is only inf/nan.
         with np.errstate(divide="ignore", invalid="ignore"):
             np.divide(
-                np.sqrt(np.einsum("ij,ij->i", moved, moved)),
-                steps[start:stop],
-                out=speed[start:stop],
+                np.sqrt(np.einsum("ij,ij->i", moved, moved)), steps[first:last], out=out[first:last]
             )
-    return speed
 
 
 def drop_leading_jumps(recording: Recording) -> Recording:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from processing.motion.errors import RejectedRecording
 from processing.motion.limits import MAX_FILE_BYTES
-from processing.motion.model import Recording
+from processing.motion.model import Float32Array, Float64Array, Recording, Role
 
 
 def checked_file_size(path: Path) -> int:
@@ -52,3 +53,27 @@ class FormatReader(Protocol):
     def read(self, path: Path, options: ReadOptions) -> Recording:
         """Read and convert to the canonical model; RejectedRecording on bad input."""
         ...
+
+
+class FrameStream(Protocol):
+    """A recording read a block of frames at a time, for readers whose format allows it
+    (``open_stream``): convert_file then checks, anonymizes and writes early frames while later
+    ones are read. Iterating yields how many leading frames are final in ``times``,
+    ``positions`` and ``rotations`` (full-size arrays, later frames not yet written); once it
+    is drained, ``recording()`` raises what the reader found anywhere or returns the Recording
+    over the same arrays. ``source_metadata`` is known from the start.
+    """
+
+    source_format: str
+    tracks: tuple[str, ...]
+    roles: tuple[Role, ...]
+    source_metadata: dict[str, Any]
+    times: Float64Array
+    positions: Float32Array
+    rotations: Float32Array
+
+    def __iter__(self) -> Iterator[int]: ...
+
+    def recording(self) -> Recording: ...
+
+    def close(self) -> None: ...

@@ -116,7 +116,7 @@ from processing.motion.columns import text as arrow_text
 from processing.motion.errors import RejectedRecording
 from processing.motion.formats.base import ReadOptions, checked_file_size
 from processing.motion.limits import MAX_FILE_BYTES, QUATERNION_NORM_TOLERANCE
-from processing.motion.model import Events, Float32Array, Float64Array, Recording
+from processing.motion.model import Events, Float32Array, Float64Array, Recording, Role
 from processing.motion.rotations import quaternion_multiply, quaternion_rotate
 
 MAGIC = 0x442D3D69
@@ -225,6 +225,9 @@ class BsorReader:
     def read(self, path: Path, options: ReadOptions) -> Recording:
         return read_bsor(path)
 
+    def open_stream(self, path: Path, options: ReadOptions) -> BsorStream:
+        return BsorStream(path)
+
 
 READER = BsorReader()
 
@@ -250,7 +253,9 @@ class BsorStream:
     clock rules found anywhere in the file, or returns the Recording over the same arrays.
     """
 
+    source_format = "bsor"
     tracks: tuple[str, ...] = ("head", "left_hand", "right_hand")
+    roles: tuple[Role, ...] = ("head", "left_hand", "right_hand")
 
     def __init__(self, path: Path) -> None:
         size = checked_file_size(path)
@@ -347,7 +352,7 @@ class BsorStream:
         return Recording(
             source_format="bsor",
             tracks=list(self.tracks),
-            roles=["head", "left_hand", "right_hand"],
+            roles=list(self.roles),
             times=self.times[:kept],
             positions=self.positions[:, :kept],
             rotations=self.rotations[:, :kept],
