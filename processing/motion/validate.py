@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -73,12 +73,35 @@ def checked(recording: Recording) -> Recording:
     return _count_tracking_relocations(dropped, speeds)
 
 
+@dataclass(frozen=True)
+class _Jumps:
+    """Where one track moves faster than MAX_SPEED_M_S: the steps (step i joins frames i and
+    i + 1) and their speeds. All the speed rules need; the (F - 1,) speeds are not kept."""
+
+    at: npt.NDArray[np.intp]
+    speed: npt.NDArray[np.float64]
+
+    @staticmethod
+    def of(speed: npt.NDArray[np.float64], offset: int = 0) -> _Jumps:
+        at = np.flatnonzero(speed > MAX_SPEED_M_S)
+        return _Jumps(at + offset, speed[at])
+
+    @staticmethod
+    def joined(parts: list[_Jumps]) -> _Jumps:
+        if len(parts) == 1:
+            return parts[0]
+        return _Jumps(
+            np.concatenate([part.at for part in parts]).astype(np.intp),
+            np.concatenate([part.speed for part in parts]),
+        )
+
+
 class _Speeds:
-    """Per-track speeds of one recording, computed on first use."""
+    """Per-track jumps of one recording, computed on first use."""
 
     def __init__(self, recording: Recording) -> None:
         self.recording = recording
-        self.by_track: dict[int, npt.NDArray[np.float64]] = {}
+        self.by_track: dict[int, _Jumps] = {}
         self._steps: npt.NDArray[np.float64] | None = None
 
     def steps(self) -> npt.NDArray[np.float64]:
@@ -87,21 +110,21 @@ class _Speeds:
         return self._steps
 
     def prefetch(self, indices: list[int]) -> None:
-        """Compute these tracks' speeds now, two at a time (numpy releases the GIL)."""
+        """Compute these tracks' jumps now, two at a time (numpy releases the GIL)."""
         todo = [index for index in dict.fromkeys(indices) if index not in self.by_track]
         if len(todo) < 2:
             return
         steps = self.steps()
         with ThreadPoolExecutor(max_workers=2) as pool:
-            found = pool.map(lambda index: _speeds(self.recording, index, steps), todo)
+            found = pool.map(lambda index: _Jumps.of(_speeds(self.recording, index, steps)), todo)
             self.by_track.update(zip(todo, found, strict=True))
 
-    def __call__(self, index: int) -> npt.NDArray[np.float64]:
-        speed = self.by_track.get(index)
-        if speed is None:
-            speed = _speeds(self.recording, index, self.steps())
-            self.by_track[index] = speed
-        return speed
+    def __call__(self, index: int) -> _Jumps:
+        jumps = self.by_track.get(index)
+        if jumps is None:
+            jumps = _Jumps.of(_speeds(self.recording, index, self.steps()))
+            self.by_track[index] = jumps
+        return jumps
 
 
 class BlockChecks:
@@ -109,19 +132,19 @@ class BlockChecks:
     streamed path), with the same results: each block's values and speeds are checked before
     the caller anonymizes it in place, the verdict is given in ``finish``.
 
-    ``recording``'s arrays are full-size but only written up to what the caller says. Steps
-    and speeds are computed in the same chunks as ``_speeds`` over the whole recording (blocks
-    start at multiples of ``_CHUNK_FRAMES``), so they are the same numbers. Leading jumps are
-    not cut here: a caller that finds one (``leading_jump``) must use ``checked`` instead.
+    ``recording``'s arrays are full-size but only written up to what the caller says. Speeds
+    are computed in the same chunks as ``_speeds`` over the whole recording (blocks start at
+    multiples of ``_CHUNK_FRAMES``), so they are the same numbers. Leading jumps are not cut
+    here: a caller that finds one (``leading_jump``) must use ``checked`` instead.
     """
 
     def __init__(self, recording: Recording) -> None:
-        capacity = max(recording.times.shape[0] - 1, 0)
         self.recording = recording
-        self.steps = np.empty(capacity, dtype=np.float64)
-        self.speeds = {i: np.empty(capacity, dtype=np.float64) for i, _ in _speed_tracks(recording)}
+        self.jumps: dict[int, list[_Jumps]] = {i: [] for i, _ in _speed_tracks(recording)}
         self.finite = True
         self.unit_rotations = True
+        self._steps = np.empty(0, dtype=np.float64)
+        self._speed = np.empty(0, dtype=np.float64)
 
     def add(self, start: int, stop: int, available: int) -> None:
         """Check frames [start, stop) and the steps out of them, while frames up to
@@ -139,23 +162,29 @@ class BlockChecks:
         if self.finite and self.unit_rotations:
             self.unit_rotations = _unit_rotations(rotations)
         last_step = min(stop, available - 1)
-        if last_step > start:
-            self.steps[start:last_step] = np.diff(recording.times[start : last_step + 1])
-            for index, speed in self.speeds.items():
-                _speeds_into(recording.positions[index], self.steps, speed, start, last_step)
+        count = last_step - start
+        if count <= 0:
+            return
+        if self._steps.shape[0] < count:  # one block's scratch, reused
+            self._steps = np.empty(count, dtype=np.float64)
+            self._speed = np.empty(count, dtype=np.float64)
+        steps, speed = self._steps[:count], self._speed[:count]
+        np.subtract(
+            recording.times[start + 1 : last_step + 1], recording.times[start:last_step], out=steps
+        )
+        for index, parts in self.jumps.items():
+            _track_speeds(recording.positions[index, start : last_step + 1], steps, speed)
+            parts.append(_Jumps.of(speed, start))
 
     def leading_jump(self) -> bool:
         """Whether a speed track jumps within the first MAX_LEADING_DROP steps (checked)."""
-        return any(
-            (speed[:MAX_LEADING_DROP] > MAX_SPEED_M_S).any() for speed in self.speeds.values()
-        )
+        firsts = [parts[0].at for parts in self.jumps.values() if parts]
+        return any(at.size > 0 and at[0] < MAX_LEADING_DROP for at in firsts)
 
     def finish(self, recording: Recording) -> Recording:
         """``checked``'s verdict on the whole recording, every frame having been added."""
         speeds = _Speeds(recording)
-        steps = max(recording.frame_count - 1, 0)
-        speeds._steps = self.steps[:steps]
-        speeds.by_track = {index: speed[:steps] for index, speed in self.speeds.items()}
+        speeds.by_track = {index: _Jumps.joined(parts) for index, parts in self.jumps.items()}
         _validate(recording, speeds, values=(self.finite, self.unit_rotations))
         return _count_tracking_relocations(recording, speeds)
 
@@ -258,32 +287,36 @@ def _speeds(
     recording: Recording, index: int, steps: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.float64]:
     """Speed (m/s) of one track over each step between consecutive frames, (F - 1,)."""
-    positions = recording.positions[index]
-    steps_count = max(positions.shape[0] - 1, 0)
-    speed: npt.NDArray[np.float64] = np.empty(steps_count, dtype=np.float64)
-    _speeds_into(positions, steps, speed, 0, steps_count)
+    speed: npt.NDArray[np.float64] = np.empty(steps.shape[0], dtype=np.float64)
+    _track_speeds(recording.positions[index], steps, speed)
     return speed
 
 
-def _speeds_into(
+def _track_speeds(
     positions: npt.NDArray[np.float32],
     steps: npt.NDArray[np.float64],
     out: npt.NDArray[np.float64],
-    start: int,
-    stop: int,
 ) -> None:
-    """``out[start:stop]``: the speeds over steps start..stop - 1 (step i joins frames i and
-    i + 1). Chunk by chunk of frames, so the float64 temporaries stay small (two tracks are done
+    """``out[i]``: the speed over step i, from frame i to frame i + 1 of ``positions`` (which
+    holds one frame more than ``steps``). Chunk by chunk of frames into one scratch buffer, so
+    the float64 temporaries stay small and are not new pages every chunk (two tracks are done
     at once by ``_Speeds.prefetch``); the same values as the whole-array expression.
     """
-    for first in range(start, stop, _CHUNK_FRAMES):
-        last = min(first + _CHUNK_FRAMES, stop)
-        moved = np.diff(positions[first : last + 1].astype(np.float64), axis=0)
+    count = steps.shape[0]
+    moved = np.empty((min(_CHUNK_FRAMES, count), 3), dtype=np.float64)
+    squared = np.empty(moved.shape[0], dtype=np.float64)
+    for first in range(0, count, _CHUNK_FRAMES):
+        last = min(first + _CHUNK_FRAMES, count)
+        n = last - first
+        # float64 differences of the float32 positions: np.diff(p.astype(float64)), in place
+        np.subtract(
+            positions[first + 1 : last + 1], positions[first:last], out=moved[:n], dtype=np.float64
+        )
+        np.einsum("ij,ij->i", moved[:n], moved[:n], out=squared[:n])
+        np.sqrt(squared[:n], out=squared[:n])
         # A zero or negative step is refused by the timing rule; its speed here is only inf/nan.
         with np.errstate(divide="ignore", invalid="ignore"):
-            np.divide(
-                np.sqrt(np.einsum("ij,ij->i", moved, moved)), steps[first:last], out=out[first:last]
-            )
+            np.divide(squared[:n], steps[first:last], out=out[first:last])
 
 
 def drop_leading_jumps(recording: Recording) -> Recording:
@@ -296,7 +329,7 @@ def _drop_leading_jumps(recording: Recording, speeds: _Speeds) -> Recording:
         return recording
     last_jump = -1
     for index, _ in _speed_tracks(recording):
-        jumps = np.flatnonzero(speeds(index) > MAX_SPEED_M_S)
+        jumps = speeds(index).at
         if jumps.size:
             last_jump = max(last_jump, int(jumps[-1]))
     drop = last_jump + 1  # step i joins frames i and i + 1
@@ -312,17 +345,16 @@ def _drop_leading_jumps(recording: Recording, speeds: _Speeds) -> Recording:
 
 
 def _tolerated_relocations(
-    recording: Recording, speed: npt.NDArray[np.float64], steps: npt.NDArray[np.float64]
+    recording: Recording, jumps: _Jumps, steps: npt.NDArray[np.float64]
 ) -> int | None:
     """How many jumps of this track are tolerated relocations, or None if any jump is not."""
-    jumps = np.flatnonzero(speed > MAX_SPEED_M_S)
-    if not jumps.size:
+    if not jumps.at.size:
         return 0
-    distance = speed[jumps] * steps[jumps]
+    distance = jumps.speed * steps[jumps.at]
     allowed = max(MAX_RELOCATIONS, MAX_RELOCATIONS_PER_MINUTE * recording.duration_s / 60.0)
-    isolated = jumps.size == 1 or bool((np.diff(jumps) > 1).all())
-    if isolated and distance.max() <= MAX_RELOCATION_M and jumps.size <= allowed:
-        return int(jumps.size)
+    isolated = jumps.at.size == 1 or bool((np.diff(jumps.at) > 1).all())
+    if isolated and distance.max() <= MAX_RELOCATION_M and jumps.at.size <= allowed:
+        return int(jumps.at.size)
     return None
 
 
@@ -348,15 +380,16 @@ def _check_speed(recording: Recording, speeds: _Speeds) -> None:
     if recording.frame_count < 2:
         return
     for index, label in _speed_tracks(recording):
-        speed = speeds(index)
-        if _tolerated_relocations(recording, speed, speeds.steps()) is not None:
+        jumps = speeds(index)
+        if _tolerated_relocations(recording, jumps, speeds.steps()) is not None:
             continue
-        worst = int(np.argmax(speed))
-        if speed[worst] > MAX_SPEED_M_S:
-            at = recording.times[worst + 1]  # the frame the jump lands on
-            raise RejectedRecording(
-                "motion.implausible_speed",
-                f"The {label} jumps at {at:.2f} s as if moving faster than "
-                f"{MAX_SPEED_M_S:.0f} m/s, which a person cannot do. Tracking may have been "
-                "lost, or the file uses different length units; export the recording again.",
-            )
+        # The fastest jump, the first of equals (the timing and value rules already refused
+        # what would make a speed NaN).
+        worst = int(jumps.at[int(np.argmax(jumps.speed))])
+        at = recording.times[worst + 1]  # the frame the jump lands on
+        raise RejectedRecording(
+            "motion.implausible_speed",
+            f"The {label} jumps at {at:.2f} s as if moving faster than "
+            f"{MAX_SPEED_M_S:.0f} m/s, which a person cannot do. Tracking may have been "
+            "lost, or the file uses different length units; export the recording again.",
+        )

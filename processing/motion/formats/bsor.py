@@ -325,7 +325,7 @@ class BsorStream:
         decoder, parsed = self._decoder, self._parsed
         decoder.raise_clock_faults()
         kept = decoder.ready
-        song = decoder.song[:kept]
+        song = decoder.song[:kept].astype(np.float64)
         clock = decoder.clock
         if clock is None:  # the last frame is always kept, so a drained stream has one
             raise RuntimeError("no frame was kept")
@@ -666,7 +666,7 @@ class _FrameDecoder:
     def __init__(self, parsed: _Parsed, speed: float) -> None:
         count = parsed.declared_frames
         self.times = np.empty(count, dtype=np.float64)
-        self.song = np.empty(count, dtype=np.float64)
+        self.song = np.empty(count, dtype=np.float32)  # as read: float64 only when used
         self.fps = np.empty(count, dtype=np.int32)
         self.positions = np.empty((3, count, 3), dtype=np.float32)
         self.rotations = np.empty((3, count, 4), dtype=np.float32)
