@@ -340,9 +340,9 @@ def _scaled(recording: Recording, factor: float) -> Recording:
 
 def _scaled_events(events: Events | None, factor: float) -> Events | None:
     """Event values in metres (data keys ending in "_m", e.g. a game's player height)."""
-    if events is None or not any('_m"' in text for text in events.data):
+    if events is None or not any('_m"' in text for text in events.texts()):
         return events
-    return replace(events, data=[scale_event_data(text, factor) for text in events.data])
+    return replace(events, data=[scale_event_data(text, factor) for text in events.texts()])
 
 
 def scale_event_data(text: str, factor: float) -> str:

@@ -445,7 +445,7 @@ def write_events(events: Events, path: Path) -> None:
         [
             arrow_array(events.times.astype(np.float64)).take(order),
             pa.array(events.kinds, pa.string()).take(order),
-            pa.array(events.data, pa.string()).take(order),
+            events.data_array().take(order),
         ],
         schema=EVENTS_SCHEMA,
     )

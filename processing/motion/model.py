@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 
 Role = Literal["head", "left_hand", "right_hand", "joint"]
 ROLES: tuple[Role, ...] = ("head", "left_hand", "right_hand", "joint")
@@ -49,16 +50,30 @@ class Events:
 
     ``kinds`` are short stable names (e.g. "note_cut", "pause"); ``data`` holds one JSON object
     text per event (sorted keys) with only non-identifying fields, spatial values already in the
-    canonical frame. Times are seconds from the recording's first frame (may be negative or past
-    the end when the source logs events outside the motion).
+    canonical frame: a list, or an Arrow string array when a reader builds the texts in Arrow
+    (BSOR: tens of thousands of notes, never turned into Python strings on the way to
+    ``events.parquet``); ``texts()`` gives a list either way. Times are seconds from the
+    recording's first frame (may be negative or past the end when the source logs events
+    outside the motion).
     """
 
     times: Float64Array  # (E,)
     kinds: list[str]
-    data: list[str]
+    data: list[str] | pa.Array
 
     def __len__(self) -> int:
         return int(self.times.shape[0])
+
+    def texts(self) -> list[str]:
+        if isinstance(self.data, pa.Array):
+            texts: list[str] = self.data.to_pylist()
+            return texts
+        return self.data
+
+    def data_array(self) -> pa.Array:
+        if isinstance(self.data, pa.Array):
+            return self.data
+        return pa.array(self.data, pa.string())
 
 
 @dataclass

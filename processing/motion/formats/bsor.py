@@ -912,7 +912,7 @@ def _json_values(values: Column) -> pa.Array:
     return pa.array(values.tolist(), pa.string())
 
 
-def _json_objects(columns: dict[str, Column]) -> list[str]:
+def _json_objects(columns: dict[str, Column]) -> pa.Array:
     """One JSON object text per row, keys sorted, built column-wise by Arrow (no per-row Python)."""
     parts: list[Any] = []
     for i, name in enumerate(sorted(columns)):
@@ -920,14 +920,23 @@ def _json_objects(columns: dict[str, Column]) -> list[str]:
             arrow_text(("{" if i == 0 else ", ") + f'"{name}": '),
             _json_values(columns[name]),
         ]
-    joined = pc.binary_join_element_wise(*parts, arrow_text("}"), arrow_text(""))
-    texts: list[str] = joined.to_pylist()
-    return texts
+    joined: pa.Array = pc.binary_join_element_wise(*parts, arrow_text("}"), arrow_text(""))
+    return joined
+
+
+def _in_row_order(groups: list[tuple[npt.NDArray[np.intp], pa.Array]], count: int) -> pa.Array:
+    """The texts made group by group (each for its rows) put back into row order."""
+    if len(groups) == 1:
+        return groups[0][1]
+    rows = np.concatenate([group_rows for group_rows, _ in groups])
+    position = np.empty(count, dtype=np.int64)
+    position[rows] = np.arange(count)
+    return pa.concat_arrays([texts for _, texts in groups]).take(arrow_array(position))
 
 
 def _note_events(
     notes: npt.NDArray[np.void], cuts: npt.NDArray[np.void], clock: _Clock
-) -> tuple[Float64Array, list[str], list[str]]:
+) -> tuple[Float64Array, list[str], pa.Array]:
     event_type = notes["event_type"].astype(np.int64)
     ids = notes["note_id"].astype(np.int64)
     bomb = event_type == NOTE_BOMB
@@ -940,7 +949,7 @@ def _note_events(
     has_cut = (event_type == NOTE_GOOD) | (event_type == NOTE_BAD)
     cut_row = np.cumsum(has_cut) - 1  # index into cuts of each note with a cut
     note_time = clock(notes["spawn_time"].astype(np.float64))
-    data: list[str] = [""] * notes.shape[0]
+    groups: list[tuple[npt.NDArray[np.intp], pa.Array]] = []
     for decoded in (True, False):
         for with_cut in (True, False):
             rows = np.flatnonzero((standard == decoded) & (has_cut == with_cut))
@@ -972,18 +981,18 @@ def _note_events(
                     "before_cut_rating": cut["before_cut_rating"],
                     "after_cut_rating": cut["after_cut_rating"],
                 }
-            for row, text in zip(rows.tolist(), _json_objects(columns), strict=True):
-                data[row] = text
+            groups.append((rows, _json_objects(columns)))
     kinds = [_NOTE_KINDS[t] for t in event_type.tolist()]
+    data = _in_row_order(groups, notes.shape[0])
     return clock(notes["event_time"].astype(np.float64)), kinds, data
 
 
-def _wall_events(walls: npt.NDArray[np.void], clock: _Clock) -> list[str]:
+def _wall_events(walls: npt.NDArray[np.void], clock: _Clock) -> pa.Array:
     # wallID = lineIndex*100 + obstacleType*10 + width
     ids = walls["wall_id"].astype(np.int64)
     standard = (ids >= 0) & (ids < 1000)
     wall_time = clock(walls["spawn_time"].astype(np.float64))
-    data: list[str] = [""] * walls.shape[0]
+    groups: list[tuple[npt.NDArray[np.intp], pa.Array]] = []
     for decoded in (True, False):
         rows = np.flatnonzero(standard == decoded)
         if not rows.size:
@@ -998,45 +1007,45 @@ def _wall_events(walls: npt.NDArray[np.void], clock: _Clock) -> list[str]:
             columns["width"] = ids[rows] % 10
         else:
             columns["wall_id"] = ids[rows]
-        for row, text in zip(rows.tolist(), _json_objects(columns), strict=True):
-            data[row] = text
-    return data
+        groups.append((rows, _json_objects(columns)))
+    return _in_row_order(groups, walls.shape[0])
 
 
 def _events(parsed: _Parsed, clock: _Clock) -> tuple[Events | None, int]:
     times: list[Float64Array] = []
     kinds: list[str] = []
-    data: list[str] = []
+    data: list[pa.Array] = []
     if parsed.notes.shape[0]:
         note_times, note_kinds, note_data = _note_events(parsed.notes, parsed.cuts, clock)
         times.append(note_times)
         kinds += note_kinds
-        data += note_data
+        data.append(note_data)
     walls, heights, pauses = parsed.walls, parsed.heights, parsed.pauses
     if walls.shape[0]:
         times.append(clock(walls["time"].astype(np.float64)))
         kinds += ["wall_hit"] * walls.shape[0]
-        data += _wall_events(walls, clock)
+        data.append(_wall_events(walls, clock))
     if heights.shape[0]:
         times.append(clock(heights["time"].astype(np.float64)))
         kinds += ["height"] * heights.shape[0]
-        data += _json_objects({"height_m": heights["height"]})
+        data.append(_json_objects({"height_m": heights["height"]}))
     if pauses.shape[0]:
         durations = np.maximum(pauses["duration"].astype(np.float64), 0.0)
         times.append(clock(pauses["time"].astype(np.float64)) - durations)  # when it began
         kinds += ["pause"] * pauses.shape[0]
-        data += _json_objects({"duration_s": durations})
+        data.append(_json_objects({"duration_s": durations}))
     if not times:
         return None, 0
     all_times = np.concatenate(times)
+    all_data = pa.concat_arrays(data) if len(data) > 1 else data[0]
     finite = np.isfinite(all_times)
     dropped = int((~finite).sum())
     if dropped:
         keep = np.flatnonzero(finite)
         all_times = all_times[keep]
         kinds = [kinds[i] for i in keep]
-        data = [data[i] for i in keep]
-    return Events(times=all_times, kinds=kinds, data=data), dropped
+        all_data = all_data.take(arrow_array(keep.astype(np.int64)))
+    return Events(times=all_times, kinds=kinds, data=all_data), dropped
 
 
 __all__ = [

@@ -116,7 +116,7 @@ def _event_types(events: Events | None) -> list[dict[str, Any]]:
     if events is None or not len(events):
         return []
     by_kind: dict[str, list[tuple[float, dict[str, Any]]]] = {}
-    for time, kind, text in zip(events.times.tolist(), events.kinds, events.data, strict=True):
+    for time, kind, text in zip(events.times.tolist(), events.kinds, events.texts(), strict=True):
         by_kind.setdefault(kind, []).append((time, json.loads(text)))
     ids = {event_type.kind: xror_id for xror_id, event_type in EVENT_TYPES.items()}
     result = []

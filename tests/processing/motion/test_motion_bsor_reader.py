@@ -426,7 +426,7 @@ def test_pause_duration_is_inserted_so_the_resume_is_not_a_teleport(tmp_path):
     assert gap == pytest.approx(4.0 + 1 / RATE, abs=1e-5)
     assert recording.events.kinds == ["pause"]
     assert recording.events.times[0] == pytest.approx(song[90], abs=1e-5)
-    assert json.loads(recording.events.data[0]) == {"duration_s": 4.0}
+    assert json.loads(recording.events.texts()[0]) == {"duration_s": 4.0}
     assert recording.frame_rate == RATE
 
 
@@ -486,7 +486,7 @@ def test_note_wall_height_and_bomb_events_are_decoded_on_the_recording_clock(tmp
 
     events = read_recording(path).events
 
-    decoded = {k: json.loads(d) for k, d in zip(events.kinds, events.data, strict=True)}
+    decoded = {k: json.loads(d) for k, d in zip(events.kinds, events.texts(), strict=True)}
     np.testing.assert_allclose(events.times, [0.5, 0.6, 0.7, 0.8, 1.0, 0.1], atol=1e-5)
     good = decoded["note_good_cut"]
     assert (good["line_index"], good["line_layer"], good["color"], good["cut_direction"]) == (
@@ -527,7 +527,7 @@ def test_height_events_scale_with_the_body_so_they_do_not_reveal_it(tmp_path):
     scaled, _ = anonymize(recording, body_size="normalize")
 
     factor = scaled.positions[0, :, 1].max() / recording.positions[0, :, 1].max()
-    assert json.loads(scaled.events.data[0])["height_m"] == pytest.approx(1.9 * factor, rel=1e-5)
+    assert json.loads(scaled.events.texts()[0])["height_m"] == pytest.approx(1.9 * factor, rel=1e-5)
     assert factor != pytest.approx(1.0)
 
 

@@ -229,11 +229,11 @@ def test_aframe_events_keep_name_and_numbers_and_drop_text():
     events = recording.events
     assert events.kinds == ["buttondown", "axismove"]
     np.testing.assert_allclose(events.times, [0.05, 0.1])
-    assert json.loads(events.data[0]) == {
+    assert json.loads(events.texts()[0]) == {
         "id": 1, "state.pressed": True, "state.value": 1, "track": "right_hand",
     }  # fmt: skip
-    assert json.loads(events.data[1]) == {"axis": [0.5, -0.25], "track": "right_hand"}
-    assert "Alice" not in "".join(events.data)
+    assert json.loads(events.texts()[1]) == {"axis": [0.5, -0.25], "track": "right_hand"}
+    assert "Alice" not in "".join(events.texts())
     assert recording.source_metadata["event_text"] is True
 
 
@@ -249,7 +249,7 @@ def test_pose_stream_events_are_on_the_frames_clock_in_seconds(tmp_path):
 
     np.testing.assert_allclose(recording.events.times, [1.5])
     assert recording.events.kinds == ["note_cut"]
-    assert json.loads(recording.events.data[0]) == {"good": True, "lane": 2}
+    assert json.loads(recording.events.texts()[0]) == {"good": True, "lane": 2}
 
 
 def test_identifying_fields_never_reach_the_artifacts(tmp_path):

@@ -126,12 +126,12 @@ def test_sample1_reads_exactly_as_its_bsor_replay_through_the_bsor_reader():
     assert bsor.events is not None
     bsor_events = sorted(
         (t, k, json.dumps(json.loads(d, parse_int=float), sort_keys=True))
-        for t, k, d in zip(bsor.events.times, bsor.events.kinds, bsor.events.data, strict=True)
+        for t, k, d in zip(bsor.events.times, bsor.events.kinds, bsor.events.texts(), strict=True)
         if k != "height"  # the XROR reader leaves the player's height out (module docstring)
     )
     xror_events = sorted(
         (t, k, json.dumps(json.loads(d, parse_int=float), sort_keys=True))
-        for t, k, d in zip(xror.events.times, xror.events.kinds, xror.events.data, strict=True)
+        for t, k, d in zip(xror.events.times, xror.events.kinds, xror.events.texts(), strict=True)
     )
     assert xror_events == bsor_events
 
@@ -156,7 +156,7 @@ def test_sample1_events_are_the_declared_occurrences_of_the_kept_types():
     )
     good = [
         json.loads(d)
-        for k, d in zip(recording.events.kinds, recording.events.data, strict=True)
+        for k, d in zip(recording.events.kinds, recording.events.texts(), strict=True)
         if k == "note_good_cut"
     ]
     assert all({"saber_speed", "cut_point", "cut_normal"}.isdisjoint(g) for g in good)
@@ -201,7 +201,7 @@ def test_tilt_sample_is_one_brush_track_from_the_non_overlapping_stroke_runs():
     stroke = document["events"][0]
     assert recording.events is not None
     assert recording.events.kinds == ["stroke"] * len(stroke["otherData"])
-    assert set(json.loads(recording.events.data[0])) == {
+    assert set(json.loads(recording.events.texts()[0])) == {
         "brush", "color_a", "color_b", "color_g", "color_r", "scale", "size",
     }  # fmt: skip
 

@@ -37,7 +37,7 @@ def test_round_trip_gives_back_the_events(tmp_path):
     assert recording.events is not None
     assert recording.events.kinds == events.kinds
     np.testing.assert_allclose(recording.events.times, events.times, atol=1e-6)
-    for got, given in zip(recording.events.data, events.data, strict=True):
+    for got, given in zip(recording.events.texts(), events.texts(), strict=True):
         assert json.loads(got) == json.loads(given)
 
 
