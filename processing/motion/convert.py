@@ -199,6 +199,8 @@ class _StreamOutput:
             source_metadata=stream.source_metadata,
         )
         self.checks = BlockChecks(self.partial)
+        self.stream = stream
+        self.events: _EarlyEvents | None = None
         self.out_dir = out_dir
         self.created_dir = not out_dir.exists()
         self.done = 0
@@ -218,6 +220,8 @@ class _StreamOutput:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             writer = MotionWriter(self.out_dir / PARQUET_NAME)
             started = self.started = _Started(anonymized, report, poses, writer)
+            # ``keep`` leaves events as they are: they can be written as soon as they exist.
+            self.events = _EarlyEvents(self.stream, self.out_dir / EVENTS_NAME)
         for track in range(len(self.partial.tracks)):
             started.writer.write_block(started.anonymized, started.poses, track, start, stop)
         self.done = stop
@@ -235,17 +239,55 @@ class _StreamOutput:
             skeleton=started.anonymized.skeleton,
         )
         with started.writer:
-            return _finish_artifacts(anonymized, started.report, self.out_dir, started.writer)
+            return _finish_artifacts(
+                anonymized, started.report, self.out_dir, started.writer, self.events
+            )
 
     def abort(self) -> None:
+        if self.events is not None:
+            self.events.abort()
         if self.started is not None:
             self.started.writer.abort()
         if self.created_dir and self.out_dir.is_dir() and not any(self.out_dir.iterdir()):
             self.out_dir.rmdir()
 
 
+class _EarlyEvents:
+    """``events.parquet`` written under a temporary name by the reader's events thread as soon
+    as the events exist (``FrameStream.after_events``), renamed by ``finish``."""
+
+    def __init__(self, stream: FrameStream, path: Path) -> None:
+        self.path = path
+        self.tmp = path.with_name(f".{path.name}.tmp")
+        self.written = False
+        self.job = stream.after_events(self._write)
+
+    def _write(self, events: Events | None) -> None:
+        if events is not None and len(events):
+            write_events(events, self.tmp)
+            self.written = True
+
+    def finish(self) -> bool:
+        """Whether the file was written (and is now in place); False: the caller writes it."""
+        if self.job is None:
+            return False
+        self.job.result()
+        if self.written:
+            os.replace(self.tmp, self.path)
+        return True
+
+    def abort(self) -> None:
+        if self.job is not None:
+            self.job.exception()  # wait; its outcome no longer matters
+        self.tmp.unlink(missing_ok=True)
+
+
 def _finish_artifacts(
-    recording: Recording, report: AnonymizationReport, out_dir: Path, writer: MotionWriter
+    recording: Recording,
+    report: AnonymizationReport,
+    out_dir: Path,
+    writer: MotionWriter,
+    early_events: _EarlyEvents | None = None,
 ) -> ConversionResult:
     """Every artifact but the motion table, while the writer encodes its last blocks, then
     the table; the recording's poses are all anonymized."""
@@ -258,9 +300,12 @@ def _finish_artifacts(
     metadata = build_metadata(recording, report)
     with ThreadPoolExecutor(max_workers=1) as pool:  # events (mostly Arrow) beside the previews
         events_written: Future[None] | None = None
-        if recording.events is not None and len(recording.events):
-            events = recording.events
+        has_events = recording.events is not None and len(recording.events) > 0
+        if has_events:
             artifacts[EVENTS_NAME] = out_dir / EVENTS_NAME
+        written_early = early_events is not None and early_events.finish()
+        if recording.events is not None and has_events and not written_early:
+            events = recording.events
             events_written = pool.submit(
                 _write_atomically, artifacts[EVENTS_NAME], lambda tmp: write_events(events, tmp)
             )

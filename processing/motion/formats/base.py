@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from processing.motion.errors import RejectedRecording
 from processing.motion.limits import MAX_FILE_BYTES
-from processing.motion.model import Float32Array, Float64Array, Recording, Role
+from processing.motion.model import Events, Float32Array, Float64Array, Recording, Role
 
 
 def checked_file_size(path: Path) -> int:
@@ -73,6 +74,12 @@ class FrameStream(Protocol):
     rotations: Float32Array
 
     def __iter__(self) -> Iterator[int]: ...
+
+    def after_events(self, use: Callable[[Events | None], None]) -> Future[None] | None:
+        """Run ``use(events)`` as soon as the recording's events exist, if the reader knows
+        them before ``recording()`` (convert_file writes them while frames are still read);
+        None if it does not."""
+        ...
 
     def recording(self) -> Recording: ...
 

@@ -100,7 +100,7 @@ from __future__ import annotations
 
 import math
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from io import BufferedReader
 from pathlib import Path
@@ -317,6 +317,16 @@ class BsorStream:
             carried = 1
             yield self._decoder.ready
         self.drained = True
+
+    def after_events(self, use: Callable[[Events | None], None]) -> Future[None] | None:
+        """Run ``use(events)`` on the events' thread once they are made, if they are already
+        being made on the clock the frames settled on (after the first frames are final);
+        None otherwise (``recording()`` then makes them)."""
+        early, clock = self._early, self._decoder.clock
+        if early is None or clock is None or early[0] != clock.origin:
+            return None
+        made = early[1]
+        return self._pool.submit(lambda: use(made.result()[0]))
 
     def recording(self) -> Recording:
         """The whole recording (see the class docstring); only after the stream is drained."""
