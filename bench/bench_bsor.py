@@ -10,7 +10,7 @@ alongside; the info block is synthetic. Without the shared sample, synthetic mot
 
 Each measurement runs in a fresh subprocess, one after the other, on the same file; ours
 ``--repeat`` times (each into a new output folder) and py-bsor three times, alternating, and
-the medians are compared (single runs on the 2-CPU VM vary by +-15%):
+the medians are compared (single runs on the 2-CPU VM vary by +-15%); ``sync`` before each:
 
 (a) ``convert_file`` end to end (detect, read, validate, anonymize, Parquet + JSON), MB/s of
     input; (b) py-bsor ``bsor.Bsor.make_bsor`` parsing only; (c) the ratio of the medians;
@@ -155,9 +155,13 @@ def main() -> None:
         size = src.stat().st_size
         runs, baseline = [], []
         for i in range(max(args.repeat, 3)):
+            # Each run starts with no dirty pages left by the last (the kernel writing them
+            # back meanwhile would be timed as ours).
             if i < args.repeat:
+                os.sync()
                 runs.append(run_fresh(OURS, str(src), str(Path(tmp) / f"out{i}")))
             if i < 3:
+                os.sync()
                 baseline.append(run_fresh(THEIRS, str(src))["seconds"])
         reader = run_fresh(READER_ONLY, str(src))
         parquet = (Path(tmp) / "out0" / "motion.parquet").stat().st_size

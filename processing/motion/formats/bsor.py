@@ -162,6 +162,9 @@ HEIGHT_DTYPE = np.dtype([("height", "<f4"), ("time", "<f4")])
 PAUSE_DTYPE = np.dtype([("duration", "<i8"), ("time", "<f4")])
 SABER_OFFSETS_DTYPE = np.dtype([("pose", "<f4", (2, 7))])
 NOTE_GOOD, NOTE_BAD, NOTE_MISS, NOTE_BOMB = 0, 1, 2, 3
+# Bytes of a note by its type's low byte: head and cut info for cuts, the head alone for misses
+# and bombs, 0 (not a type) for the rest.
+_NOTE_SIZES = bytes([88, 88, 16, 16] + [0] * 252)
 
 # Info fields in file order: (name in source_metadata, kind). "name" strings may carry the
 # UTF-16 length bug of old builds (module docstring).
@@ -572,35 +575,27 @@ class _Parser:
         start = self.pos
         block = self.f.read(min(count * (head_size + cut_size), self.remaining()))
         end = len(block)
-        # Both record sizes (16 and 88 bytes) are multiples of 8, so every note starts at a
-        # multiple of 8 from the block's start: the event type of a note at ``at`` is the
-        # int32 word ``at // 4 + 3``, and ``types[at >> 3]`` reads it from one list made up
-        # front (no per-note struct or numpy scalar work in the loop).
+        # A note's size follows from its type, the int32 at byte 12 of the note. The walk reads
+        # only the type's low byte (one bytes index and one table lookup per note: no list of
+        # every word, no struct); the whole words are checked once after it, vectorised,
+        # and before any refusal the walk makes, so the first damaged note is the one named.
         words = np.frombuffer(block, dtype="<i4", count=end // 4)
-        types: list[int] = words[3::2].tolist()
-        cut_step, plain_step = head_size + cut_size, head_size
+        sizes = _NOTE_SIZES
         starts: list[int] = []
         append = starts.append
         at = 0
-        for i in range(count):
+        for _ in range(count):
             if at + head_size > end:
+                self._check_note_types(words, starts)
                 raise _truncated("note events")
-            event_type = types[at >> 3]
+            size = sizes[block[at + 12]]
             append(at)
-            if event_type in (NOTE_GOOD, NOTE_BAD):
-                at += cut_step
-                if at > end:
-                    raise _truncated("note events")
-            elif event_type in (NOTE_MISS, NOTE_BOMB):
-                at += plain_step
-            else:
-                raise RejectedRecording(
-                    "bsor.bad_event",
-                    f"Note event {i + 1} has an unknown type ({event_type}), so the events "
-                    f"after it cannot be found. The file is damaged. {_AGAIN}",
-                )
+            at += size
+            if not size or at > end:
+                self._check_note_types(words, starts)  # refuses the type of the last if bad
+                raise _truncated("note events")
+        found = self._check_note_types(words, starts)
         offsets = np.array(starts, dtype=np.int64)
-        found = words[offsets // 4 + 3] if count else np.empty(0, dtype="<i4")
         has_cut = (found == NOTE_GOOD) | (found == NOTE_BAD)
         self.pos = start + at
         self.f.seek(self.pos)
@@ -611,6 +606,20 @@ class _Parser:
         cut_word = first_word[has_cut] + head_size // 8
         cuts = raw[cut_word[:, None] + np.arange(cut_size // 8)].view(CUT_DTYPE)[:, 0]
         return heads, cuts
+
+    @staticmethod
+    def _check_note_types(words: npt.NDArray[np.int32], starts: list[int]) -> npt.NDArray[np.int32]:
+        """The notes' event types; refused at the first that is not one."""
+        found: npt.NDArray[np.int32] = words[np.array(starts, dtype=np.int64) // 4 + 3]
+        bad = np.flatnonzero((found < NOTE_GOOD) | (found > NOTE_BOMB))
+        if bad.size:
+            first = int(bad[0])
+            raise RejectedRecording(
+                "bsor.bad_event",
+                f"Note event {first + 1} has an unknown type ({int(found[first])}), so the "
+                f"events after it cannot be found. The file is damaged. {_AGAIN}",
+            )
+        return found
 
     def _fixed(self, section: int, dtype: np.dtype[np.void]) -> npt.NDArray[np.void]:
         where = _SECTION_NAMES[section]

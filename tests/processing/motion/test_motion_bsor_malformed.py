@@ -232,6 +232,22 @@ def test_unknown_note_event_type(tmp_path):
     assert "Note event 1 has an unknown type (7)" in rejection.message
 
 
+@pytest.mark.parametrize("type_value", [256, 257, -256])  # a valid low byte, then damage
+def test_a_note_type_damaged_beyond_its_low_byte_is_named(tmp_path, type_value):
+    path = tmp_path / "misses.bsor"
+    misses = [BsorNote(30204, 0.1 * i, 0.1 * i - 0.05, 2) for i in range(1, 6)]  # 16 B each
+    layout = write_bsor(
+        path, times=np.arange(FRAMES) / RATE, **synthetic_poses(FRAMES), notes=misses
+    )
+    data = path.read_bytes()
+    third = layout.sections[SECTION_NOTES] + 5 + 2 * 16 + 12  # the third note's type
+
+    rejection = _reject(tmp_path, _with_int(data, third, type_value))
+
+    assert rejection.code == "bsor.bad_event"
+    assert f"Note event 3 has an unknown type ({type_value})" in rejection.message
+
+
 @pytest.mark.parametrize("garbage", [b"\x00", b"\x09abc", b"\x05" + bytes(16)])
 def test_trailing_garbage(tmp_path, garbage):
     data, _ = _valid(tmp_path)
