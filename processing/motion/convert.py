@@ -157,13 +157,14 @@ def _convert_stream(stream: FrameStream, out_dir: Path) -> ConversionResult:
     output = _StreamOutput(stream, out_dir)
     try:
         streaming = True
-        for ready in stream:
-            while streaming and output.done + BLOCK_FRAMES < ready:
-                streaming = output.block(output.done + BLOCK_FRAMES, ready)
-        recording = stream.recording()
-        frames = recording.frame_count
+        frames = 0
+        for frames in stream:
+            while streaming and output.done + BLOCK_FRAMES < frames:
+                streaming = output.block(output.done + BLOCK_FRAMES, frames)
+        # The last blocks first: the reader finishes the recording (its rate) meanwhile.
         while streaming and output.done < frames:
             streaming = output.block(min(output.done + BLOCK_FRAMES, frames), frames)
+        recording = stream.recording()
         if streaming:
             return output.finish(recording)
     except BaseException:

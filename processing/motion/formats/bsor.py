@@ -204,7 +204,9 @@ SONG_SPEED_MODIFIERS = {"SF": 1.5, "FS": 1.2, "SS": 0.85}
 _MIRROR_P = np.array([1.0, 1.0, -1.0], dtype=np.float32)
 _MIRROR_Q = np.array([-1.0, -1.0, 1.0, 1.0], dtype=np.float32)
 _ORIGIN_PEEK = 256  # frames read ahead to find the clock origin (see read_bsor)
-_FRAME_CHUNK = 1 << 16  # frames per read: 6 MB, big enough to amortise per-chunk overhead
+# Frames per read: 6 MB, big enough to amortise per-window overhead; a little over half of
+# convert_file's block, so every second read completes a block and the frame after it.
+_FRAME_CHUNK = (1 << 16) + 64
 _RATE_SNAP = 0.01
 _DEVICE_CLASSES = {"steam": "pc_vr", "oculuspc": "pc_vr", "oculus": "standalone"}
 _SECTION_NAMES = {
@@ -288,6 +290,7 @@ class BsorStream:
         self.positions = self._decoder.positions
         self.rotations = self._decoder.rotations
         self.drained = False
+        self._rate: Future[float] | None = None
 
     def __enter__(self) -> BsorStream:
         return self
@@ -318,6 +321,8 @@ class BsorStream:
             del frames
             buffer[:itemsize] = buffer[(window - 1) * itemsize : window * itemsize]
             carried = 1
+            if stop == count:  # the rate needs every frame: made beside the caller's last work
+                self._rate = self._pool.submit(self._decoder.nominal_rate)
             yield self._decoder.ready
         self.drained = True
 
@@ -338,7 +343,6 @@ class BsorStream:
         decoder, parsed = self._decoder, self._parsed
         decoder.raise_clock_faults()
         kept = decoder.ready
-        song = decoder.song[:kept].astype(np.float64)
         clock = decoder.clock
         if clock is None:  # the last frame is always kept, so a drained stream has one
             raise RuntimeError("no frame was kept")
@@ -369,7 +373,7 @@ class BsorStream:
             times=self.times[:kept],
             positions=self.positions[:, :kept],
             rotations=self.rotations[:, :kept],
-            frame_rate=nominal_rate(song, self._speed, decoder.fps[:kept]),
+            frame_rate=self._rate.result() if self._rate is not None else decoder.nominal_rate(),
             source_metadata=self.source_metadata,
             conversion=conversion,
             events=events,
@@ -754,6 +758,10 @@ class _FrameDecoder:
         for track in range(3):
             self._signs[track] = _make_continuous(rotations[track], self._signs[track])
         self.ready = out.stop
+
+    def nominal_rate(self) -> float:
+        song = self.song[: self.ready].astype(np.float64)
+        return nominal_rate(song, self._speed, self.fps[: self.ready])
 
     def raise_clock_faults(self) -> None:
         """Clock rule 2 (module docstring), over the whole block."""
