@@ -22,7 +22,7 @@ from processing.motion import RejectedRecording, convert_audio, convert_file
 logger = logging.getLogger(__name__)
 
 # Bumped when the pipeline's output changes, so new outputs never overwrite old ones.
-PIPELINE_VERSION = 1
+PIPELINE_VERSION = 2  # 2: motion.parquet in frame blocks, zstd fast mode
 AUDIO_NAME = "audio.flac"
 
 

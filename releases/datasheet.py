@@ -271,7 +271,10 @@ small group can be singled out.
 ## Files
 
 - `{INDEX}`: one row per recording (the index).
-- `data/motion-NNNNN.parquet`: motion shards; rows ordered by recording, track, frame.
+- `data/motion-NNNNN.parquet`: motion shards; rows ordered by recording, then in blocks of
+  131,072 frames (24 minutes at 90 Hz), each block by track, then frame: a shorter recording is
+  ordered by track then frame, and a track filtered out of a longer one still reads in frame
+  order.
 - `data/events-NNNNN.parquet`: timed events (when the dataset carries events).
 - `audio/<recording_id>.flac`: voice audio (when the dataset carries audio and the donor
   consented to release it).
