@@ -81,6 +81,7 @@ _WRITE_SCHEMA = MOTION_SCHEMA.set(
 # Statistics only where they prune: min/max of a pose component selects nothing useful, and
 # computing them was a tenth of the write.
 _STATISTICS = ["track", "frame", "t"]
+_SINK_BUFFER = 4 << 20
 _DECIMALS = 6  # micrometres / microseconds: beyond any capture precision, keeps JSON stable
 
 
@@ -348,8 +349,11 @@ class MotionWriter:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.tmp = path.with_name(f".{path.name}.tmp")
+        # Buffered: the writer emits every page header and page separately, and asks for its
+        # position between them (thousands of write and lseek calls on a long recording).
+        self._sink = pa.output_stream(self.tmp, buffer_size=_SINK_BUFFER)
         self._writer = pq.ParquetWriter(
-            self.tmp,
+            self._sink,
             _WRITE_SCHEMA,
             store_schema=False,  # the Parquet types alone read back as MOTION_SCHEMA
             compression="zstd",
@@ -403,6 +407,7 @@ class MotionWriter:
         while self._pending:
             self._pending.popleft().result()
         self._writer.close()
+        self._sink.close()
         self._pool.shutdown()
         os.replace(self.tmp, self.path)
         self._open = False
@@ -414,6 +419,7 @@ class MotionWriter:
         self._pool.shutdown(wait=True)  # lets a running encode end; its outcome no longer matters
         try:
             self._writer.close()
+            self._sink.close()
         finally:
             self.tmp.unlink(missing_ok=True)
 
