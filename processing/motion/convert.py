@@ -54,7 +54,7 @@ SCHEMA_VERSION = 1
 PARQUET_NAME = "motion.parquet"
 EVENTS_NAME = "events.parquet"
 METADATA_NAME = "metadata.json"
-BLOCK_FRAMES = 1 << 17  # a multiple of validate's chunk, so block checks equal whole ones
+BLOCK_FRAMES = 1 << 17
 _FLOAT_COLUMNS = ("px", "py", "pz", "qx", "qy", "qz", "qw")
 MOTION_SCHEMA = pa.schema(
     [

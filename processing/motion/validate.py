@@ -82,11 +82,6 @@ class _Jumps:
     speed: npt.NDArray[np.float64]
 
     @staticmethod
-    def of(speed: npt.NDArray[np.float64], offset: int = 0) -> _Jumps:
-        at = np.flatnonzero(speed > MAX_SPEED_M_S)
-        return _Jumps(at + offset, speed[at])
-
-    @staticmethod
     def joined(parts: list[_Jumps]) -> _Jumps:
         if len(parts) == 1:
             return parts[0]
@@ -116,13 +111,15 @@ class _Speeds:
             return
         steps = self.steps()
         with ThreadPoolExecutor(max_workers=2) as pool:
-            found = pool.map(lambda index: _Jumps.of(_speeds(self.recording, index, steps)), todo)
+            found = pool.map(
+                lambda index: _track_jumps(self.recording.positions[index], steps), todo
+            )
             self.by_track.update(zip(todo, found, strict=True))
 
     def __call__(self, index: int) -> _Jumps:
         jumps = self.by_track.get(index)
         if jumps is None:
-            jumps = _Jumps.of(_speeds(self.recording, index, self.steps()))
+            jumps = _track_jumps(self.recording.positions[index], self.steps())
             self.by_track[index] = jumps
         return jumps
 
@@ -132,10 +129,9 @@ class BlockChecks:
     streamed path), with the same results: each block's values and speeds are checked before
     the caller anonymizes it in place, the verdict is given in ``finish``.
 
-    ``recording``'s arrays are full-size but only written up to what the caller says. Speeds
-    are computed in the same chunks as ``_speeds`` over the whole recording (blocks start at
-    multiples of ``_CHUNK_FRAMES``), so they are the same numbers. Leading jumps are not cut
-    here: a caller that finds one (``leading_jump``) must use ``checked`` instead.
+    ``recording``'s arrays are full-size but only written up to what the caller says. Jumps
+    are found per step, so blocks find the same ones as the whole recording. Leading jumps are
+    not cut here: a caller that finds one (``leading_jump``) must use ``checked`` instead.
     """
 
     def __init__(self, recording: Recording) -> None:
@@ -143,15 +139,11 @@ class BlockChecks:
         self.jumps: dict[int, list[_Jumps]] = {i: [] for i, _ in _speed_tracks(recording)}
         self.finite = True
         self.unit_rotations = True
-        self._steps = np.empty(0, dtype=np.float64)
-        self._speed = np.empty(0, dtype=np.float64)
 
     def add(self, start: int, stop: int, available: int) -> None:
         """Check frames [start, stop) and the steps out of them, while frames up to
-        ``available`` (exclusive) hold their read values; ``start`` is a multiple of
-        ``_CHUNK_FRAMES`` and follows the previous block's ``stop``."""
-        if start % _CHUNK_FRAMES:
-            raise ValueError("blocks must start at a multiple of _CHUNK_FRAMES")
+        ``available`` (exclusive) hold their read values; ``start`` is the previous block's
+        ``stop``."""
         recording = self.recording
         positions, rotations = (
             recording.positions[:, start:stop],
@@ -165,16 +157,11 @@ class BlockChecks:
         count = last_step - start
         if count <= 0:
             return
-        if self._steps.shape[0] < count:  # one block's scratch, reused
-            self._steps = np.empty(count, dtype=np.float64)
-            self._speed = np.empty(count, dtype=np.float64)
-        steps, speed = self._steps[:count], self._speed[:count]
-        np.subtract(
-            recording.times[start + 1 : last_step + 1], recording.times[start:last_step], out=steps
-        )
+        steps = np.diff(recording.times[start : last_step + 1])
+        limits = _screen_limits(steps)
         for index, parts in self.jumps.items():
-            _track_speeds(recording.positions[index, start : last_step + 1], steps, speed)
-            parts.append(_Jumps.of(speed, start))
+            jumps = _track_jumps(recording.positions[index, start : last_step + 1], steps, limits)
+            parts.append(_Jumps(jumps.at + start, jumps.speed))
 
     def leading_jump(self) -> bool:
         """Whether a speed track jumps within the first MAX_LEADING_DROP steps (checked)."""
@@ -283,40 +270,50 @@ def _speed_tracks(recording: Recording) -> list[tuple[int, str]]:
     return [(0, f"track '{recording.tracks[0][:40]}'")]
 
 
-def _speeds(
-    recording: Recording, index: int, steps: npt.NDArray[np.float64]
-) -> npt.NDArray[np.float64]:
-    """Speed (m/s) of one track over each step between consecutive frames, (F - 1,)."""
-    speed: npt.NDArray[np.float64] = np.empty(steps.shape[0], dtype=np.float64)
-    _track_speeds(recording.positions[index], steps, speed)
-    return speed
+# The speed rule compares squared float32 distances with squared limits first, with a margin far
+# beyond float32 rounding (1e-3 against ~1e-7): only the steps this lets through, a few in a
+# clean recording, get their exact float64 speed, and exactly those over MAX_SPEED_M_S are jumps.
+_SCREEN = (MAX_SPEED_M_S * (1.0 - 1e-3)) ** 2
 
 
-def _track_speeds(
+def _screen_limits(steps: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    limits: npt.NDArray[np.float64] = np.square(steps)
+    limits *= _SCREEN
+    return limits
+
+
+def _track_jumps(
     positions: npt.NDArray[np.float32],
     steps: npt.NDArray[np.float64],
-    out: npt.NDArray[np.float64],
-) -> None:
-    """``out[i]``: the speed over step i, from frame i to frame i + 1 of ``positions`` (which
-    holds one frame more than ``steps``). Chunk by chunk of frames into one scratch buffer, so
-    the float64 temporaries stay small and are not new pages every chunk (two tracks are done
-    at once by ``_Speeds.prefetch``); the same values as the whole-array expression.
-    """
+    limits: npt.NDArray[np.float64] | None = None,
+) -> _Jumps:
+    """The jumps of one track over each step (step i joins frames i and i + 1 of
+    ``positions``, which holds one frame more than ``steps``). Chunk by chunk of frames into one
+    scratch buffer. A zero step gives an infinite speed, a jump; NaN and negative speeds are
+    none (the timing and value rules refuse what makes them)."""
     count = steps.shape[0]
-    moved = np.empty((min(_CHUNK_FRAMES, count), 3), dtype=np.float64)
-    squared = np.empty(moved.shape[0], dtype=np.float64)
+    if limits is None:
+        limits = _screen_limits(steps)
+    moved = np.empty((min(_CHUNK_FRAMES, count), 3), dtype=np.float32)
+    squared = np.empty(moved.shape[0], dtype=np.float32)
+    candidates = []
     for first in range(0, count, _CHUNK_FRAMES):
         last = min(first + _CHUNK_FRAMES, count)
         n = last - first
-        # float64 differences of the float32 positions: np.diff(p.astype(float64)), in place
-        np.subtract(
-            positions[first + 1 : last + 1], positions[first:last], out=moved[:n], dtype=np.float64
-        )
-        np.einsum("ij,ij->i", moved[:n], moved[:n], out=squared[:n])
-        np.sqrt(squared[:n], out=squared[:n])
-        # A zero or negative step is refused by the timing rule; its speed here is only inf/nan.
-        with np.errstate(divide="ignore", invalid="ignore"):
-            np.divide(squared[:n], steps[first:last], out=out[first:last])
+        with np.errstate(over="ignore", invalid="ignore"):
+            np.subtract(positions[first + 1 : last + 1], positions[first:last], out=moved[:n])
+            np.einsum("ij,ij->i", moved[:n], moved[:n], out=squared[:n])
+        found = np.flatnonzero(squared[:n] > limits[first:last])
+        if found.size:
+            candidates.append(found + first)
+    if not candidates:
+        return _Jumps(np.empty(0, dtype=np.intp), np.empty(0, dtype=np.float64))
+    at = np.concatenate(candidates)
+    exact = np.subtract(positions[at + 1], positions[at], dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        speed = np.sqrt(np.einsum("ij,ij->i", exact, exact)) / steps[at]
+    jump = speed > MAX_SPEED_M_S
+    return _Jumps(at[jump], speed[jump])
 
 
 def drop_leading_jumps(recording: Recording) -> Recording:

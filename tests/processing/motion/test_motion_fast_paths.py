@@ -14,7 +14,9 @@ from processing.motion.anonymize import anonymize_deferred, anonymize_in_place
 from processing.motion.columns import arrow_array
 from processing.motion.convert import MOTION_SCHEMA, motion_table
 from processing.motion.formats.bsor import _ORIGIN_PEEK, _median, read_bsor
+from processing.motion.limits import MAX_SPEED_M_S
 from processing.motion.model import Recording
+from processing.motion.validate import _track_jumps
 from processing.motion.writers.bsor import BsorNote, write_bsor
 
 RATE = 90.0
@@ -126,3 +128,37 @@ def test_written_motion_reads_back_as_the_motion_table(tmp_path):
     recording = read_bsor(tmp_path / "r.bsor")
     anonymized, _ = anonymize_in_place(recording)
     assert table.equals(motion_table(anonymized))
+
+
+def _plain_jumps(positions: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The speed rule's jumps by the plain float64 formula, every step's speed computed."""
+    moved = np.diff(positions.astype(np.float64), axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        speed = np.sqrt(np.einsum("ij,ij->i", moved, moved)) / steps
+    at = np.flatnonzero(speed > MAX_SPEED_M_S)
+    return at, speed[at]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_screened_jumps_are_the_plain_formulas_jumps(seed):
+    rng = np.random.default_rng(seed)
+    frames = 5000
+    steps = np.full(frames - 1, 1 / 90) * rng.uniform(0.5, 1.5, frames - 1)
+    steps[[10, 11]] = [0.0, -0.01]  # a stalled and a backward clock: inf and negative speeds
+    moves = rng.normal(0.0, 0.05, (frames - 1, 3))
+    # Steps right at the limit, a hair either side of it (what float32 rounding would blur).
+    edge = rng.choice(frames - 1, 300, replace=False)
+    direction = rng.normal(size=(300, 3))
+    direction /= np.linalg.norm(direction, axis=1, keepdims=True)
+    factor = rng.choice([1 - 1e-6, 1 - 1e-7, 1.0, 1 + 1e-7, 1 + 1e-6], 300)
+    moves[edge] = direction * (MAX_SPEED_M_S * steps[edge] * factor)[:, None]
+    positions = np.concatenate([[[0.0, 1.6, 0.0]], 1.6 + np.cumsum(moves, axis=0)])
+    positions = positions.astype(np.float32)
+    positions[4000] = np.nan
+
+    jumps = _track_jumps(positions, steps)
+
+    at, speed = _plain_jumps(positions, steps)
+    assert at.size > 100  # the edge cases straddle the limit: many are jumps
+    np.testing.assert_array_equal(jumps.at, at)
+    np.testing.assert_array_equal(jumps.speed, speed)
