@@ -1,6 +1,6 @@
 """Benchmark: BSOR -> Parquet (our convert_file) against py-bsor's parse of the same file.
 
-Run: ``.venv/bin/python bench/bench_bsor.py [--megabytes 105] [--repeat 5] [--keep DIR]
+Run: ``.venv/bin/python bench/bench_bsor.py [--megabytes 105] [--repeat 9] [--keep DIR]
 [--sample REPLAY]``
 
 Input: a >= 100 MB BSOR written by ``write_bsor`` into a temporary directory (deleted at the
@@ -140,7 +140,7 @@ def main() -> None:
     global SAMPLE
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--megabytes", type=float, default=105.0)
-    parser.add_argument("--repeat", type=int, default=5, help="runs of ours (py-bsor: 3)")
+    parser.add_argument("--repeat", type=int, default=9, help="runs of ours (py-bsor: 3)")
     parser.add_argument("--keep", type=Path, default=None, help="also keep the input here")
     parser.add_argument(
         "--sample", type=Path, default=None, help=f"source replay (default: {SAMPLE})"
