@@ -13,7 +13,7 @@ from accounts.models import User
 from consent.models import ConsentEvent
 from consent.selectors import consent_event_effective_subquery
 from donations.models import CurationDecision, Donation, DonationStatus
-from processing.motion.preview import MOTION_PREVIEW_NAME
+from processing.motion.preview import MOTION_PREVIEW_NAME, PREVIEW_NAME
 
 
 def donation_list_for_user(*, user: User) -> QuerySet[Donation]:
@@ -37,11 +37,17 @@ def donation_motion_preview_for_user(*, user: User, donation_id: UUID | str) -> 
     """The 3D preview (``preview.json``) of the donor's own processed donation, or None when the
     donation is someone else's, not processed (yet, or any more), or was processed before the
     pipeline wrote previews. Callers answer 404 for None."""
-    return _motion_preview_read(Donation.objects.filter(donor=user, pk=donation_id))
+    return _preview_read(Donation.objects.filter(donor=user, pk=donation_id), MOTION_PREVIEW_NAME)
 
 
-def _motion_preview_read(donations: QuerySet[Donation]) -> bytes | None:
-    """The stored preview.json of the (one) previewable donation in `donations`, or None."""
+def donation_trajectory_preview_for_user(*, user: User, donation_id: UUID | str) -> bytes | None:
+    """The trajectory image (``preview.svg``) of the donor's own processed donation; None as
+    for ``donation_motion_preview_for_user``."""
+    return _preview_read(Donation.objects.filter(donor=user, pk=donation_id), PREVIEW_NAME)
+
+
+def _preview_read(donations: QuerySet[Donation], name: str) -> bytes | None:
+    """The stored preview `name` of the (one) previewable donation in `donations`, or None."""
     prefix = (
         donations.filter(status__in=PREVIEWABLE_STATUSES)
         .exclude(artifact_prefix="")
@@ -51,7 +57,7 @@ def _motion_preview_read(donations: QuerySet[Donation]) -> bytes | None:
     if prefix is None:
         return None
     try:
-        with default_storage.open(f"{prefix}{MOTION_PREVIEW_NAME}", "rb") as fh:
+        with default_storage.open(f"{prefix}{name}", "rb") as fh:
             return fh.read()
     except FileNotFoundError:
         return None
@@ -119,7 +125,7 @@ def curation_decision_list_recent(*, limit: int = 20) -> QuerySet[CurationDecisi
 def donation_motion_preview_for_curation(*, donation_id: UUID | str) -> bytes | None:
     """The 3D preview (``preview.json``) of any processed donation, for curators only (the
     caller checks). None when there is none; callers answer 404."""
-    return _motion_preview_read(Donation.objects.filter(pk=donation_id))
+    return _preview_read(Donation.objects.filter(pk=donation_id), MOTION_PREVIEW_NAME)
 
 
 def donation_get(*, donation_id: UUID | str) -> Donation:

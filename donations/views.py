@@ -3,7 +3,6 @@ import uuid
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.files.storage import default_storage
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -27,6 +26,7 @@ from donations.selectors import (
     donation_list_for_user,
     donation_motion_preview_for_curation,
     donation_motion_preview_for_user,
+    donation_trajectory_preview_for_user,
 )
 from donations.services import (
     AlreadyWithdrawnError,
@@ -162,12 +162,11 @@ def donation_detail(request: HttpRequest, donation_id: str) -> HttpResponse:
 
 @login_required
 def donation_preview(request: HttpRequest, donation_id: str) -> HttpResponse:
-    """The anonymized trajectory preview (SVG) of the donor's own processed donation."""
-    donation = donation_get_for_user(user=request.user, donation_id=donation_id)  # type: ignore[arg-type]
-    if donation is None or not donation.artifact_prefix:
+    """The anonymized trajectory preview (SVG) of the donor's own processed donation; 404 like
+    the 3D preview (someone else's, not processed, withdrawn, or no image stored)."""
+    svg = donation_trajectory_preview_for_user(user=request.user, donation_id=donation_id)  # type: ignore[arg-type]
+    if svg is None:
         raise Http404
-    with default_storage.open(f"{donation.artifact_prefix}preview.svg", "rb") as fh:
-        svg = fh.read()
     response = HttpResponse(svg, content_type="image/svg+xml")
     # The image is the donor's data: never cached by shared caches, and no scripts in it run.
     response["Cache-Control"] = "private, max-age=300"

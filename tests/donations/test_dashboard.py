@@ -49,10 +49,14 @@ def _donation(donor, status: str, *, history: int = 0, **fields) -> Donation:  #
     return donation
 
 
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><title>Trajectories</title></svg>\n'
+
+
 def _processed(donor, preview: bytes | None, status: str = DonationStatus.PROCESSED) -> Donation:  # type: ignore[no-untyped-def]
     prefix = f"processed/{uuid.uuid4().hex}/v1/"
     if preview is not None:
         default_storage.save(f"{prefix}preview.json", ContentFile(preview, name="preview.json"))
+        default_storage.save(f"{prefix}preview.svg", ContentFile(SVG, name="preview.svg"))
     return _donation(donor, status, history=3, artifact_prefix=prefix, summary=SUMMARY)
 
 
@@ -290,17 +294,34 @@ def test_no_preview_before_processing_or_after_withdrawal(client, donor, preview
     client.force_login(donor)
 
     assert client.get(reverse("donations:preview_motion", args=[donation.pk])).status_code == 404
+    assert client.get(reverse("donations:preview", args=[donation.pk])).status_code == 404
     assert client.get(reverse("api:donation-preview", args=[donation.pk])).status_code == 404
     page = client.get(reverse("donations:detail", args=[donation.pk])).content.decode()
     assert "data-replay data-src" not in page
 
 
 def test_donation_processed_before_previews_existed_answers_404_for_the_preview(client, donor):
-    donation = _processed(donor, None)
+    donation = _processed(donor, None)  # and no trajectory image either
     client.force_login(donor)
 
     assert client.get(reverse("donations:preview_motion", args=[donation.pk])).status_code == 404
+    assert client.get(reverse("donations:preview", args=[donation.pk])).status_code == 404
     assert client.get(reverse("api:donation-preview", args=[donation.pk])).status_code == 404
+
+
+def test_donor_gets_the_trajectory_image_without_scripts_or_shared_caching(
+    client, donor, preview_bytes
+):
+    donation = _processed(donor, preview_bytes)
+    client.force_login(donor)
+
+    image = client.get(reverse("donations:preview", args=[donation.pk]))
+
+    assert image.status_code == 200
+    assert image.content == SVG
+    assert image["Content-Type"] == "image/svg+xml"
+    assert image["Cache-Control"] == "private, max-age=300"
+    assert image["Content-Security-Policy"].startswith("default-src 'none'")
 
 
 def test_preview_needs_a_login(donor, preview_bytes):
