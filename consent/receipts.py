@@ -9,6 +9,7 @@ stored, so a receipt can be rebuilt byte for byte at any time.
 from typing import Any
 
 from django.conf import settings
+from django.urls import reverse
 
 from consent.models import ConsentEvent
 from consent.scopes import Modality, Use
@@ -82,7 +83,7 @@ def receipt_build(*, event: ConsentEvent, site_url: str | None = None) -> dict[s
     """
     base = (site_url or settings.SITE_URL).rstrip("/")
     document = event.document
-    withdraw_url = f"{base}/consent/history/"
+    withdraw_url = base + reverse("consent:history")
     modalities = sorted({s.split(":", 1)[0] for s in event.scopes})
     return {
         "version": RECEIPT_VERSION,
@@ -94,7 +95,7 @@ def receipt_build(*, event: ConsentEvent, site_url: str | None = None) -> dict[s
         "language": settings.LANGUAGE_CODE,
         "piiPrincipalId": str(event.donor.public_id),
         "piiControllers": [controller()],
-        "policyUrl": f"{base}/consent/documents/{document.version}/",
+        "policyUrl": base + reverse("consent:document", args=[document.version]),
         "services": [
             {
                 "service": "MetaGen VR motion data donation",
