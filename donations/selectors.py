@@ -4,6 +4,7 @@ from uuid import UUID
 from django.core.files.storage import default_storage
 from django.db.models import (
     CharField,
+    F,
     JSONField,
     QuerySet,
     Subquery,
@@ -126,6 +127,21 @@ def donation_motion_preview_for_curation(*, donation_id: UUID | str) -> bytes | 
     """The 3D preview (``preview.json``) of any processed donation, for curators only (the
     caller checks). None when there is none; callers answer 404."""
     return _preview_read(Donation.objects.filter(pk=donation_id), MOTION_PREVIEW_NAME)
+
+
+def donation_get_if_ever_accepted(*, donation_id: UUID | str) -> Donation | None:
+    """The donation if a curator ever accepted it, else None; `accepted_by_id` is that curator
+    (for rewards).
+
+    A donation withdrawn after acceptance still counts (credits earned stay); one withdrawn
+    before acceptance has no `accepted` history row (withdrawn is final), so it earns nothing.
+    """
+    return (
+        Donation.objects.filter(pk=donation_id, history__to_status=DonationStatus.ACCEPTED)
+        .annotate(accepted_by_id=F("history__actor"))
+        .only("id", "donor_id", "summary", "created_at")
+        .first()
+    )
 
 
 def donation_get(*, donation_id: UUID | str) -> Donation:

@@ -1,11 +1,10 @@
 from datetime import datetime
 from uuid import UUID
 
-from django.db.models import F, Q, QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import User
-from donations.models import Donation, DonationStatus
 from rewards.models import LedgerEntry, PayoutRequest, RewardAccount, RewardRule
 
 
@@ -20,20 +19,6 @@ def reward_rule_in_force(*, at: datetime | None = None) -> RewardRule | None:
 
 def reward_rule_list() -> QuerySet[RewardRule]:
     return RewardRule.objects.order_by("-version")
-
-
-def accepted_donation_get(*, donation_id: UUID | str) -> Donation | None:
-    """The donation if a curator ever accepted it, else None; `accepted_by_id` is that curator.
-
-    A donation withdrawn after acceptance still counts (credits earned stay); one withdrawn
-    before acceptance has no `accepted` history row (withdrawn is final), so it earns nothing.
-    """
-    return (
-        Donation.objects.filter(pk=donation_id, history__to_status=DonationStatus.ACCEPTED)
-        .annotate(accepted_by_id=F("history__actor"))
-        .only("id", "donor_id", "summary", "created_at")
-        .first()
-    )
 
 
 def ledger_balance(*, account: RewardAccount) -> int:

@@ -16,10 +16,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from accounts.models import User
+from donations.selectors import donation_get_if_ever_accepted
 from rewards.exceptions import PayoutTransitionError, RewardError
 from rewards.models import LedgerEntry, PayoutRequest, RewardAccount, RewardRule
 from rewards.selectors import (
-    accepted_donation_get,
     ledger_balance,
     reward_rule_in_force,
 )
@@ -82,7 +82,7 @@ def reward_award_for_donation(*, donation_id: UUID | str) -> LedgerEntry | None:
     is checked under the account lock and is UNIQUE in the database; a repeat returns the
     existing entry.
     """
-    donation = accepted_donation_get(donation_id=donation_id)
+    donation = donation_get_if_ever_accepted(donation_id=donation_id)
     if donation is None:
         logger.info("donation %s not accepted; no award", donation_id)
         return None
