@@ -153,7 +153,8 @@ def _convert_stream(stream: FrameStream, out_dir: Path) -> ConversionResult:
     it is read (the block's last speed needs that frame as read), so the writer encodes while
     the reader decodes. The verdict on the whole recording comes when every frame is in; a
     rejection then discards the unfinished file. A jump within the first frames brings in the
-    leading-jump rule, which needs the whole recording: then it is drained and converted whole.
+    leading-jump rule, which needs the whole recording, and damaged values in the first block
+    mean a refusal: either way the recording is drained and converted (or refused) whole.
     """
     output = _StreamOutput(stream, out_dir)
     try:
@@ -215,7 +216,9 @@ class _StreamOutput:
         self.checks.add(start, stop, available)
         started = self.started
         if started is None:
-            if self.checks.leading_jump():
+            # A leading jump needs the whole recording's jumps; damaged first values are
+            # refused anyway, by the whole path's rules in their order (nothing to anonymize).
+            if self.checks.leading_jump() or not self.checks.values_ok():
                 return False
             # ``keep`` reads frame 0 only, which is final.
             anonymized, report, poses = anonymize_deferred(self.partial)

@@ -163,6 +163,10 @@ class BlockChecks:
             jumps = _track_jumps(recording.positions[index, start : last_step + 1], steps, limits)
             parts.append(_Jumps(jumps.at + start, jumps.speed))
 
+    def values_ok(self) -> bool:
+        """Whether every value added so far is finite and every rotation a unit one."""
+        return self.finite and self.unit_rotations
+
     def leading_jump(self) -> bool:
         """Whether a speed track jumps within the first MAX_LEADING_DROP steps (checked)."""
         firsts = [parts[0].at for parts in self.jumps.values() if parts]
@@ -294,15 +298,21 @@ def _track_jumps(
     count = steps.shape[0]
     if limits is None:
         limits = _screen_limits(steps)
-    moved = np.empty((min(_CHUNK_FRAMES, count), 3), dtype=np.float32)
+    moved = np.empty(min(_CHUNK_FRAMES, count), dtype=np.float32)
     squared = np.empty(moved.shape[0], dtype=np.float32)
     candidates = []
     for first in range(0, count, _CHUNK_FRAMES):
         last = min(first + _CHUNK_FRAMES, count)
         n = last - first
         with np.errstate(over="ignore", invalid="ignore"):
-            np.subtract(positions[first + 1 : last + 1], positions[first:last], out=moved[:n])
-            np.einsum("ij,ij->i", moved[:n], moved[:n], out=squared[:n])
+            for k in range(3):  # component by component: contiguous in a component-major layout
+                column = positions[:, k]
+                np.subtract(column[first + 1 : last + 1], column[first:last], out=moved[:n])
+                if k == 0:
+                    np.multiply(moved[:n], moved[:n], out=squared[:n])
+                else:
+                    np.multiply(moved[:n], moved[:n], out=moved[:n])
+                    np.add(squared[:n], moved[:n], out=squared[:n])
         found = np.flatnonzero(squared[:n] > limits[first:last])
         if found.size:
             candidates.append(found + first)

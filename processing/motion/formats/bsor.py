@@ -567,7 +567,8 @@ class _Parser:
         block = self.f.read(peek * FRAME_DTYPE.itemsize)
         if len(block) != peek * FRAME_DTYPE.itemsize or not peek:
             return None
-        times = np.frombuffer(block, dtype=FRAME_DTYPE)["time"].astype(np.float64)
+        with np.errstate(invalid="ignore"):  # signalling NaNs of a damaged file: refused later
+            times = np.frombuffer(block, dtype=FRAME_DTYPE)["time"].astype(np.float64)
         later = np.flatnonzero(times[1:] > times[:-1])
         if later.size:
             return float(times[later[0]])
@@ -691,8 +692,11 @@ class _FrameDecoder:
         self.times = np.empty(count, dtype=np.float64)
         self.song = np.empty(count, dtype=np.float32)  # as read: float64 only when used
         self.fps = np.empty(count, dtype=np.int32)
-        self.positions = np.empty((3, count, 3), dtype=np.float32)
-        self.rotations = np.empty((3, count, 4), dtype=np.float32)
+        # Stored component by component ((track, component, frame) in memory), seen as the
+        # model's (track, frame, component): each decoded component, and each column the
+        # checks, the anonymizer and the Parquet writer take, is then one contiguous run.
+        self.positions = np.empty((3, 3, count), dtype=np.float32).transpose(0, 2, 1)
+        self.rotations = np.empty((3, 4, count), dtype=np.float32).transpose(0, 2, 1)
         self.ready = 0
         self.clock: _Clock | None = None
         self._speed = speed
@@ -716,7 +720,8 @@ class _FrameDecoder:
     def add(self, frames: npt.NDArray[np.void], first: int, *, last: bool) -> None:
         """Decode a window whose first frame has raw index ``first``. Its last frame is left
         for the next window (its successor decides whether it is kept) unless ``last``."""
-        song = frames["time"].astype(np.float64)
+        with np.errstate(invalid="ignore"):  # signalling NaNs of a damaged file: refused later
+            song = frames["time"].astype(np.float64)
         if not np.isfinite(song).all():
             self._finite = False
         step = np.diff(song)

@@ -145,3 +145,18 @@ def test_a_leading_jump_is_dropped_by_converting_the_replay_whole(tmp_path):
     assert result.metadata["conversion"]["dropped_leading_frames"] == 1
     assert result.metadata["frame_count"] == 299
     assert _artifacts(tmp_path / "streamed") == _whole(path, tmp_path / "whole")
+
+
+def test_damaged_values_in_the_first_block_are_refused_by_the_whole_paths_rules(tmp_path):
+    song = np.arange(300) / RATE
+    song[200:] -= 0.5  # a reader rule broken later on ...
+    head = synthetic_poses(300)["head"][0].copy()
+    head[3, 0] = np.inf  # ... and a damaged value first: the reader's refusal comes first
+    path = _replay(tmp_path / "d.bsor", song, head_position=head)
+
+    streamed = _rejection(lambda: convert_file(path, tmp_path / "out"))
+
+    whole = _rejection(lambda: read_recording(path))
+    assert (streamed.code, streamed.message) == (whole.code, whole.message)
+    assert streamed.code == "motion.time_not_increasing"
+    assert not (tmp_path / "out").exists()
