@@ -26,10 +26,12 @@ type  section                     content
 
 Reading is bounded: the file's size is checked against MAX_FILE_BYTES before a byte is read;
 every count and string length is checked against the bytes left (and a cap) before anything is
-allocated; the frame block is read in fixed-size chunks straight into the output arrays, each
-chunk decoded with one structured ``np.frombuffer`` (no per-frame Python). Note events vary in
-size with their type, so one Python step per note finds where each starts (about a microsecond
-each; their fields are then gathered vectorised); their count is capped by ``MAX_EVENTS``.
+allocated; the frame block is read in fixed-size chunks, each decoded with one structured
+``np.frombuffer`` (no per-frame Python) straight into the output arrays, which store each pose
+component contiguously (``BsorStream``: a caller may use the first frames while later ones are
+read). Note events vary in size with their type, so one Python step per note finds where each
+starts (a fraction of a microsecond each; their fields are then gathered vectorised); their
+count is capped by ``MAX_EVENTS``.
 
 Conversion into the canonical model (model.py):
 
