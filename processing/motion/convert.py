@@ -22,6 +22,7 @@ bytes do not depend on the path taken.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections import Counter, deque
@@ -205,7 +206,7 @@ class _StreamOutput:
         self.stream = stream
         self.events: _EarlyEvents | None = None
         self.out_dir = out_dir
-        self.created_dir = not out_dir.exists()
+        self.created_dirs = _missing_dirs(out_dir)  # made by the first block; removed on abort
         self.done = 0
         self.started: _Started | None = None
 
@@ -253,8 +254,18 @@ class _StreamOutput:
             self.events.abort()
         if self.started is not None:
             self.started.writer.abort()
-        if self.created_dir and self.out_dir.is_dir() and not any(self.out_dir.iterdir()):
-            self.out_dir.rmdir()
+        for folder in self.created_dirs:  # deepest first; each only if left empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+
+
+def _missing_dirs(path: Path) -> list[Path]:
+    """``path`` and its ancestors that do not exist yet, deepest first."""
+    missing = []
+    while not path.exists() and path != path.parent:
+        missing.append(path)
+        path = path.parent
+    return missing
 
 
 class _EarlyEvents:
@@ -284,7 +295,8 @@ class _EarlyEvents:
     def abort(self) -> None:
         if self.job is not None:
             self.job.exception()  # wait; its outcome no longer matters
-        self.tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # called while another error is handled
+            self.tmp.unlink(missing_ok=True)
 
 
 def _finish_artifacts(
@@ -416,15 +428,17 @@ class MotionWriter:
         self._open = False
 
     def abort(self) -> None:
+        """Remove the unfinished file. Called while another error is handled, so failures
+        closing it (the disk that just filled up fails the flush again) are not raised over
+        that error."""
         if not self._open:
             return
         self._open = False
         self._pool.shutdown(wait=True)  # lets a running encode end; its outcome no longer matters
-        try:
-            self._writer.close()
-            self._sink.close()
-        finally:
-            self.tmp.unlink(missing_ok=True)
+        for close in (self._writer.close, self._sink.close):
+            with contextlib.suppress(Exception):
+                close()
+        self.tmp.unlink(missing_ok=True)
 
 
 def _blocks(frames: int, tracks: int) -> Iterator[tuple[int, int, int]]:

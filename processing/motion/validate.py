@@ -83,6 +83,8 @@ class _Jumps:
 
     @staticmethod
     def joined(parts: list[_Jumps]) -> _Jumps:
+        if not parts:  # a one-frame recording has no steps
+            return _Jumps(np.empty(0, dtype=np.intp), np.empty(0, dtype=np.float64))
         if len(parts) == 1:
             return parts[0]
         return _Jumps(

@@ -859,12 +859,12 @@ def _make_continuous(
     ``track`` continues a track whose last quaternion as read, and whether it was flipped,
     are ``previous`` (None at the start); returns the same for this part.
     """
-    flips = np.einsum("fi,fi->f", track[1:], track[:-1]) < 0.0
+    flips = _dots(track[1:], track[:-1]) < 0.0
     if previous is None:
         first_negative = bool(track[0, 3] < 0.0)
     else:
         last, last_negative = previous
-        first_negative = last_negative != bool(np.dot(track[0], last) < 0.0)
+        first_negative = last_negative != bool(_dots(track[:1], last[None, :])[0] < 0.0)
     carried = (track[-1].copy(), first_negative != bool(np.logical_xor.reduce(flips)))
     if not first_negative and not flips.any():
         return carried  # already continuous: nothing to flip
@@ -875,6 +875,16 @@ def _make_continuous(
         np.logical_not(negative[1:], out=negative[1:])
     track *= np.where(negative, np.float32(-1.0), np.float32(1.0))[:, None]
     return carried
+
+
+def _dots(a: Float32Array, b: Float32Array) -> Float32Array:
+    """Row-wise dot products of (n, 4) arrays, summed in one fixed order whatever the rows'
+    layout, so a pair across a window boundary gives the bits it gives inside a window (a
+    near-orthogonal pair's sign decides a flip)."""
+    total: Float32Array = a[:, 0] * b[:, 0]
+    for k in range(1, 4):
+        total += a[:, k] * b[:, k]
+    return total
 
 
 def _saber_inverses(

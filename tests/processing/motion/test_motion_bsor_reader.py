@@ -584,6 +584,34 @@ def _stalling_replay(path: Path, frames: int = 200) -> Path:
     return path
 
 
+def test_a_near_orthogonal_pair_across_chunks_flips_as_within_one(tmp_path, monkeypatch):
+    # Consecutive quaternions whose dot product is ~0 (a half turn in one frame): the sign
+    # test must give the same answer across a chunk boundary as inside a chunk.
+    first = np.array(
+        [-0.7742469906806946, 0.041584793478250504, 0.3860520124435425, 0.49977606534957886],
+        np.float32,
+    )
+    second = np.array(
+        [0.20871928334236145, -0.8773984313011169, 0.4268069565296173, 0.06666390597820282],
+        np.float32,
+    )
+    poses = synthetic_poses(10)
+    head_q = np.array([first] * 5 + [second] * 5)
+    path = tmp_path / "h.bsor"
+    write_bsor(
+        path,
+        times=np.arange(10) / RATE,
+        head=(poses["head"][0], head_q),
+        left=poses["left"],
+        right=poses["right"],
+    )
+    whole = read_bsor(path)
+
+    monkeypatch.setattr(bsor_format, "_FRAME_CHUNK", 6)  # the pair straddles a boundary
+
+    assert np.array_equal(read_bsor(path).rotations, whole.rotations)
+
+
 @pytest.mark.parametrize("chunk", [1, 2, 7, 64])
 def test_chunked_decoding_gives_the_one_pass_result(tmp_path, monkeypatch, chunk):
     path = _stalling_replay(tmp_path / "s.bsor")

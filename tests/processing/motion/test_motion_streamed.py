@@ -160,3 +160,42 @@ def test_damaged_values_in_the_first_block_are_refused_by_the_whole_paths_rules(
     assert (streamed.code, streamed.message) == (whole.code, whole.message)
     assert streamed.code == "motion.time_not_increasing"
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "song", [np.zeros(1), np.full(50, 1.0)], ids=["one-frame", "all-at-one-time"]
+)
+def test_a_replay_that_keeps_one_frame_converts_as_whole(tmp_path, song):
+    path = tmp_path / "o.bsor"
+    write_bsor(path, times=song, **synthetic_poses(song.shape[0]))
+
+    result = convert_file(path, tmp_path / "streamed")
+
+    assert result.metadata["frame_count"] == 1
+    assert _artifacts(tmp_path / "streamed") == _whole(path, tmp_path / "whole")
+
+
+def test_a_refusal_removes_every_folder_it_made(tmp_path):
+    head = synthetic_poses(300)["head"][0].copy()
+    head[250:] += np.array([0.0, 0.0, 3.0])
+    path = _replay(tmp_path / "t.bsor", np.arange(300) / RATE, head_position=head)
+
+    _rejection(lambda: convert_file(path, tmp_path / "a" / "b" / "out"))
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.bsor"]
+
+
+def test_a_failing_disk_raises_its_own_error_and_leaves_nothing(tmp_path, monkeypatch):
+    path = _replay(tmp_path / "r.bsor", np.arange(300) / RATE)
+    real = convert_module.pa.output_stream
+    # Every write fails as on a full disk; closing the stream fails the same way again.
+    monkeypatch.setattr(
+        convert_module.pa, "output_stream", lambda _path, **_: real("/dev/full", buffer_size=1024)
+    )
+
+    with pytest.raises(OSError, match="No space left on device") as caught:
+        convert_file(path, tmp_path / "out")
+
+    # The write's own error, not the same failure again from cleaning up after it.
+    assert "abort" not in [entry.name for entry in caught.traceback]
+    assert not (tmp_path / "out").exists()
