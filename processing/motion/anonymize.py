@@ -219,26 +219,14 @@ class PoseMap:
             return
         origin, position_map, rotation_maps = self.maps
         n = stop - start
-        with np.errstate(invalid="ignore", over="ignore"):  # damaged values: refused anyway
-            self._map(p, q, out, origin, position_map, rotation_maps[track], n)
-
-    def _map(
-        self,
-        p: npt.NDArray[np.float32],
-        q: npt.NDArray[np.float32],
-        out: npt.NDArray[np.float32],
-        origin: npt.NDArray[np.float32],
-        position_map: npt.NDArray[np.float32],
-        rotation_map: npt.NDArray[np.float32],
-        n: int,
-    ) -> None:
         if self._raw is None or self._raw.shape[1] < n:  # reused: no fresh pages per block
             self._raw = np.empty((8, n), dtype=np.float32)
         raw = self._raw[:, :n]  # the 7 columns as read, and one for products
-        np.subtract(p.T, origin[:, None], out=raw[0:3])
-        _map_columns(raw[0:3], position_map, out[0:3], raw[7])
-        raw[3:7] = q.T
-        _map_columns(raw[3:7], rotation_map, out[3:7], raw[7])
+        with np.errstate(invalid="ignore", over="ignore"):  # damaged values: refused anyway
+            np.subtract(p.T, origin[:, None], out=raw[0:3])
+            _map_columns(raw[0:3], position_map, out[0:3], raw[7])
+            raw[3:7] = q.T
+            _map_columns(raw[3:7], rotation_maps[track], out[3:7], raw[7])
         p[...] = out[0:3].T
         q[...] = out[3:7].T
 

@@ -315,15 +315,13 @@ def _finish_artifacts(
         MOTION_PREVIEW_NAME: out_dir / MOTION_PREVIEW_NAME,
     }
     metadata = build_metadata(recording, report)
+    events = recording.events if recording.events is not None and len(recording.events) else None
+    if events is not None:
+        artifacts[EVENTS_NAME] = out_dir / EVENTS_NAME
     with ThreadPoolExecutor(max_workers=1) as pool:  # events (mostly Arrow) beside the previews
-        events_written: Future[None] | None = None
-        has_events = recording.events is not None and len(recording.events) > 0
-        if has_events:
-            artifacts[EVENTS_NAME] = out_dir / EVENTS_NAME
-        written_early = early_events is not None and early_events.finish()
-        if recording.events is not None and has_events and not written_early:
-            events = recording.events
-            events_written = pool.submit(
+        written: Future[None] | None = None
+        if events is not None and not (early_events is not None and early_events.finish()):
+            written = pool.submit(
                 _write_atomically, artifacts[EVENTS_NAME], lambda tmp: write_events(events, tmp)
             )
         _write_atomically(artifacts[PREVIEW_NAME], lambda tmp: write_preview(recording, tmp))
@@ -331,8 +329,8 @@ def _finish_artifacts(
             artifacts[MOTION_PREVIEW_NAME], lambda tmp: write_motion_preview(recording, tmp)
         )
         writer.close()
-        if events_written is not None:
-            events_written.result()
+        if written is not None:
+            written.result()
     text = json.dumps(metadata, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
     _write_atomically(artifacts[METADATA_NAME], lambda tmp: tmp.write_text(text, encoding="utf-8"))
     return ConversionResult(metadata=metadata, artifacts=artifacts)
@@ -386,6 +384,8 @@ class MotionWriter:
         self._pending: deque[Future[None]] = deque()
         # One buffer per block that can be in the encoder's hands, plus the one being filled.
         self._buffers: list[tuple[npt.NDArray[np.float32], npt.NDArray[np.int32]]] = []
+        self._offsets = np.arange(BLOCK_FRAMES, dtype=np.int32)  # frame numbers, less start
+        self._codes = np.zeros(BLOCK_FRAMES, dtype=np.int32)  # every row is the table's track
         self._turn = 0
         self._open = True
 
@@ -414,8 +414,8 @@ class MotionWriter:
         self._turn += 1
         columns = floats[:, :rows]
         poses.into(track, start, stop, columns)
-        np.add(_FRAME_OFFSETS[:rows], start, out=frames[:rows])
-        table = _table(recording, track, start, stop, columns, frames[:rows])
+        np.add(self._offsets[:rows], start, out=frames[:rows])
+        table = _table(recording, track, start, stop, columns, frames[:rows], self._codes[:rows])
         self._pending.append(self._pool.submit(self._writer.write_table, table, rows))
 
     def close(self) -> None:
@@ -448,10 +448,6 @@ def _blocks(frames: int, tracks: int) -> Iterator[tuple[int, int, int]]:
             yield track, start, min(start + BLOCK_FRAMES, frames)
 
 
-_FRAME_OFFSETS = np.arange(BLOCK_FRAMES, dtype=np.int32)
-_TRACK_CODES = np.zeros(BLOCK_FRAMES, dtype=np.int32)
-
-
 def _table(
     recording: Recording,
     track: int,
@@ -459,26 +455,23 @@ def _table(
     stop: int,
     columns: npt.NDArray[np.float32],
     frames: npt.NDArray[np.int32],
-    *,
-    dictionary_track: bool = True,
+    codes: npt.NDArray[np.int32] | None,
 ) -> pa.Table:
     """One row group: track ``track``'s frames start..stop - 1, from ``columns`` (px ... qw,
-    contiguous rows) and ``frames``, without copies. ``dictionary_track``: ``_WRITE_SCHEMA``,
-    else ``MOTION_SCHEMA``."""
+    contiguous rows) and ``frames``, without copies. With ``codes`` (zeros, one per row) the
+    track column is dictionary-typed (``_WRITE_SCHEMA``), else plain (``MOTION_SCHEMA``)."""
     rows = stop - start
     name = recording.tracks[track]
     return pa.Table.from_arrays(
         [
-            pa.DictionaryArray.from_arrays(
-                arrow_array(_TRACK_CODES[:rows]), pa.array([name], pa.string())
-            )
-            if dictionary_track
+            pa.DictionaryArray.from_arrays(arrow_array(codes), pa.array([name], pa.string()))
+            if codes is not None
             else pa.repeat(pa.scalar(name, pa.string()), rows),
             arrow_array(frames),
             arrow_array(recording.times[start:stop].astype(np.float64, copy=False)),
             *(arrow_array(column) for column in columns),
         ],
-        schema=_WRITE_SCHEMA if dictionary_track else MOTION_SCHEMA,
+        schema=_WRITE_SCHEMA if codes is not None else MOTION_SCHEMA,
     )
 
 
@@ -488,7 +481,7 @@ def _block_table(recording: Recording, track: int, start: int, stop: int) -> pa.
         [recording.positions[track, start:stop].T, recording.rotations[track, start:stop].T]
     )
     frames = np.arange(start, stop, dtype=np.int32)
-    return _table(recording, track, start, stop, columns, frames, dictionary_track=False)
+    return _table(recording, track, start, stop, columns, frames, None)
 
 
 def motion_table(recording: Recording) -> pa.Table:

@@ -54,7 +54,7 @@ _SPEED_ROLES = {"head": "head", "left_hand": "left hand", "right_hand": "right h
 
 def validate(recording: Recording) -> None:
     """Raise RejectedRecording on the first rule the recording breaks; return None if it passes."""
-    _validate(recording, _Speeds(recording))
+    _validate(recording, _JumpsByTrack(recording))
 
 
 def checked(recording: Recording) -> Recording:
@@ -63,12 +63,12 @@ def checked(recording: Recording) -> Recording:
     What ``read_recording`` runs; the same result as the three in turn, with each checked
     track's speeds computed once (again only after leading frames were cut).
     """
-    speeds = _Speeds(recording)
+    speeds = _JumpsByTrack(recording)
     if recording.frame_count >= 2 and recording.tracks:
         speeds.prefetch([index for index, _ in _speed_tracks(recording)])
     dropped = _drop_leading_jumps(recording, speeds)
     if dropped is not recording:
-        speeds = _Speeds(dropped)
+        speeds = _JumpsByTrack(dropped)
     _validate(dropped, speeds)
     return _count_tracking_relocations(dropped, speeds)
 
@@ -93,7 +93,7 @@ class _Jumps:
         )
 
 
-class _Speeds:
+class _JumpsByTrack:
     """Per-track jumps of one recording, computed on first use."""
 
     def __init__(self, recording: Recording) -> None:
@@ -176,14 +176,14 @@ class BlockChecks:
 
     def finish(self, recording: Recording) -> Recording:
         """``checked``'s verdict on the whole recording, every frame having been added."""
-        speeds = _Speeds(recording)
+        speeds = _JumpsByTrack(recording)
         speeds.by_track = {index: _Jumps.joined(parts) for index, parts in self.jumps.items()}
         _validate(recording, speeds, values=(self.finite, self.unit_rotations))
         return _count_tracking_relocations(recording, speeds)
 
 
 def _validate(
-    recording: Recording, speeds: _Speeds, values: tuple[bool, bool] | None = None
+    recording: Recording, speeds: _JumpsByTrack, values: tuple[bool, bool] | None = None
 ) -> None:
     """``values``: whether every value is finite and every rotation a unit one, if known."""
     _check_shape(recording)
@@ -208,7 +208,7 @@ def _check_shape(recording: Recording) -> None:
         )
 
 
-def _check_timing(recording: Recording, speeds: _Speeds) -> None:
+def _check_timing(recording: Recording, speeds: _JumpsByTrack) -> None:
     rate = recording.frame_rate
     if not MIN_FRAME_RATE <= rate <= MAX_FRAME_RATE:
         raise RejectedRecording(
@@ -330,10 +330,10 @@ def _track_jumps(
 
 def drop_leading_jumps(recording: Recording) -> Recording:
     """Cut leading frames that only a jump connects to the rest (see module docstring)."""
-    return _drop_leading_jumps(recording, _Speeds(recording))
+    return _drop_leading_jumps(recording, _JumpsByTrack(recording))
 
 
-def _drop_leading_jumps(recording: Recording, speeds: _Speeds) -> Recording:
+def _drop_leading_jumps(recording: Recording, speeds: _JumpsByTrack) -> Recording:
     if recording.frame_count < 2 or not recording.tracks:
         return recording
     last_jump = -1
@@ -369,10 +369,10 @@ def _tolerated_relocations(
 
 def count_tracking_relocations(recording: Recording) -> Recording:
     """Record per track how many tolerated relocations it has (see module docstring)."""
-    return _count_tracking_relocations(recording, _Speeds(recording))
+    return _count_tracking_relocations(recording, _JumpsByTrack(recording))
 
 
-def _count_tracking_relocations(recording: Recording, speeds: _Speeds) -> Recording:
+def _count_tracking_relocations(recording: Recording, speeds: _JumpsByTrack) -> Recording:
     if recording.frame_count < 2:
         return recording
     counts = {}
@@ -385,7 +385,7 @@ def _count_tracking_relocations(recording: Recording, speeds: _Speeds) -> Record
     return replace(recording, conversion={**recording.conversion, "tracking_relocations": counts})
 
 
-def _check_speed(recording: Recording, speeds: _Speeds) -> None:
+def _check_speed(recording: Recording, speeds: _JumpsByTrack) -> None:
     if recording.frame_count < 2:
         return
     for index, label in _speed_tracks(recording):

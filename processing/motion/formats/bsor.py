@@ -345,9 +345,9 @@ class BsorStream:
         decoder, parsed = self._decoder, self._parsed
         decoder.raise_clock_faults()
         kept = decoder.ready
-        clock = decoder.clock
-        if clock is None:  # the last frame is always kept, so a drained stream has one
-            raise RuntimeError("no frame was kept")
+        clock, rate = decoder.clock, self._rate
+        if clock is None or rate is None:  # a drained stream kept its last frame, has a rate
+            raise RuntimeError("the frame stream ended without its last frame")
         if self._early is not None and self._early[0] == clock.origin:
             events, dropped_events = self._early[1].result()
         else:
@@ -375,7 +375,7 @@ class BsorStream:
             times=self.times[:kept],
             positions=self.positions[:, :kept],
             rotations=self.rotations[:, :kept],
-            frame_rate=self._rate.result() if self._rate is not None else decoder.nominal_rate(),
+            frame_rate=rate.result(),
             source_metadata=self.source_metadata,
             conversion=conversion,
             events=events,

@@ -36,8 +36,6 @@ BLOCK = 64
 def small_blocks(monkeypatch):
     monkeypatch.setattr(validate_module, "_CHUNK_FRAMES", BLOCK // 2)
     monkeypatch.setattr(convert_module, "BLOCK_FRAMES", BLOCK)
-    monkeypatch.setattr(convert_module, "_FRAME_OFFSETS", np.arange(BLOCK, dtype=np.int32))
-    monkeypatch.setattr(convert_module, "_TRACK_CODES", np.zeros(BLOCK, dtype=np.int32))
     monkeypatch.setattr(bsor_format, "_FRAME_CHUNK", 23)
 
 
