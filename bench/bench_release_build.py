@@ -81,7 +81,7 @@ def _motion_table(seed: int):  # type: ignore[no-untyped-def]
     import numpy as np
     import pyarrow as pa
 
-    from processing.motion.convert import MOTION_SCHEMA
+    from processing.motion.tables import MOTION_SCHEMA
 
     frames = RATE * SECONDS
     t = np.arange(frames) / RATE

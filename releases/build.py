@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 
 from metagen.hashing import sha256_stream
 from processing.motion.anonymize import scale_event_data
-from processing.motion.convert import EVENTS_SCHEMA, MOTION_SCHEMA
+from processing.motion.tables import EVENTS_SCHEMA, MOTION_SCHEMA
 
 INDEX = "recordings.parquet"
 MANIFEST = "manifest.json"

@@ -7,16 +7,15 @@ from typing import TYPE_CHECKING, Any
 
 from processing.motion.anonymize import BODY_SIZES, AnonymizationReport, anonymize
 from processing.motion.convert import (
-    MOTION_SCHEMA,
     ConversionResult,
     build_metadata,
     convert_file,
     read_recording,
-    write_parquet,
 )
 from processing.motion.detect import detect_format
 from processing.motion.errors import CODES, RejectedRecording
 from processing.motion.model import Events, Recording, Skeleton
+from processing.motion.tables import MOTION_SCHEMA, write_parquet
 from processing.motion.validate import validate
 
 if TYPE_CHECKING:

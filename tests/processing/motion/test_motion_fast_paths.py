@@ -12,10 +12,10 @@ import pytest
 from processing.motion import convert_file
 from processing.motion.anonymize import anonymize_deferred, anonymize_in_place
 from processing.motion.columns import arrow_array
-from processing.motion.convert import MOTION_SCHEMA, motion_table
 from processing.motion.formats.bsor import _ORIGIN_PEEK, _median, read_bsor
 from processing.motion.limits import MAX_SPEED_M_S
 from processing.motion.model import Recording
+from processing.motion.tables import MOTION_SCHEMA, motion_table
 from processing.motion.validate import _track_jumps
 from processing.motion.writers.bsor import BsorNote, write_bsor
 

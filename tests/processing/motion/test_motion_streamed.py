@@ -16,6 +16,7 @@ import pytest
 
 from processing.motion import RejectedRecording, convert_file, read_recording
 from processing.motion import convert as convert_module
+from processing.motion import tables as tables_module
 from processing.motion.formats import bsor as bsor_format
 from processing.motion.formats.bsor import read_bsor
 from processing.motion.validate import checked
@@ -35,7 +36,7 @@ BLOCK = 64
 @pytest.fixture(autouse=True)
 def small_blocks(monkeypatch):
     monkeypatch.setattr(validate_module, "_CHUNK_FRAMES", BLOCK // 2)
-    monkeypatch.setattr(convert_module, "BLOCK_FRAMES", BLOCK)
+    monkeypatch.setattr(tables_module, "BLOCK_FRAMES", BLOCK)
     monkeypatch.setattr(bsor_format, "_FRAME_CHUNK", 23)
 
 
@@ -185,10 +186,10 @@ def test_a_refusal_removes_every_folder_it_made(tmp_path):
 
 def test_a_failing_disk_raises_its_own_error_and_leaves_nothing(tmp_path, monkeypatch):
     path = _replay(tmp_path / "r.bsor", np.arange(300) / RATE)
-    real = convert_module.pa.output_stream
+    real = tables_module.pa.output_stream
     # Every write fails as on a full disk; closing the stream fails the same way again.
     monkeypatch.setattr(
-        convert_module.pa, "output_stream", lambda _path, **_: real("/dev/full", buffer_size=1024)
+        tables_module.pa, "output_stream", lambda _path, **_: real("/dev/full", buffer_size=1024)
     )
 
     with pytest.raises(OSError, match="No space left on device") as caught:
