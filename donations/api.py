@@ -22,6 +22,7 @@ from donations.selectors import (
 )
 from donations.uploads import (
     FileSpec,
+    StorageUnavailableError,
     upload_part_list,
     upload_part_sign,
     upload_session_abort,
@@ -262,6 +263,8 @@ class UploadCompleteView(APIView):
     def post(self, request: Request, session_id: uuid.UUID) -> Response:
         try:
             session = upload_session_complete(session=_own_session(request, session_id))
+        except StorageUnavailableError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         except DonationError as exc:
             return _upload_error(exc)
         return Response(UploadSessionSerializer(session).data)

@@ -12,11 +12,13 @@ import binascii
 import hashlib
 import logging
 import math
+import os
 import tempfile
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -67,6 +69,10 @@ _FOREIGN_TYPES = {
 
 class UploadError(DonationError):
     """An upload request that cannot be honoured; the message is safe to show to the donor."""
+
+
+class StorageUnavailableError(UploadError):
+    """Storage failed on our side (the client may simply try again): answered 503."""
 
 
 class PartTooLargeError(UploadError):
@@ -177,19 +183,25 @@ def _local_etag(key: str, size: int) -> str:
 def _storage_complete(session: UploadSession, parts: list[StoredPart], checksums: dict[int, str]):  # type: ignore[no-untyped-def]
     s3 = _s3_client_and_bucket()
     if s3 is None:
-        # Concatenate on disk, then store under the final key; the parts go after commit.
-        with tempfile.TemporaryFile() as joined:
-            for part in parts:
-                with default_storage.open(_part_key(session, part.part_number), "rb") as src:
-                    while chunk := src.read(STREAM_CHUNK):
-                        joined.write(chunk)
-            joined.seek(0)
-            if default_storage.exists(session.storage_key):  # an earlier attempt's output
-                default_storage.delete(session.storage_key)
-            saved = default_storage.save(session.storage_key, File(joined))
-        if saved != session.storage_key:
-            default_storage.delete(saved)
-            raise UploadError(_("Storage renamed the upload; please try again."))
+        # Concatenate into a temporary file beside the final key, then rename it into place in
+        # one step: a parallel completion never sees (or deletes) a half-written object, and
+        # the last rename wins with the same bytes. The parts go after commit.
+        target = Path(default_storage.path(session.storage_key))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(
+            dir=target.parent, prefix=".assembling-", delete=False
+        ) as joined:
+            try:
+                for part in parts:
+                    with default_storage.open(_part_key(session, part.part_number), "rb") as src:
+                        while chunk := src.read(STREAM_CHUNK):
+                            joined.write(chunk)
+                joined.flush()
+                os.chmod(joined.name, 0o644)
+                os.replace(joined.name, target)
+            except BaseException:
+                Path(joined.name).unlink(missing_ok=True)
+                raise
         return
     client, bucket = s3
     try:
@@ -244,6 +256,14 @@ def _storage_abort(*, session_id: str, storage_key: str, s3_upload_id: str) -> N
     except ClientError as exc:
         if not _is_no_such_upload(exc):
             raise
+
+
+def _storage_discard(*, session_id: str, storage_key: str, s3_upload_id: str) -> None:
+    """Remove everything a cancelled upload may have left, whatever its session's state: its
+    parts and its assembled object (a completion racing the cancel may have made it). Safe to
+    repeat."""
+    _storage_abort(session_id=session_id, storage_key=storage_key, s3_upload_id=s3_upload_id)
+    default_storage.delete(storage_key)
 
 
 def _delete_local_parts_after_commit(session: UploadSession) -> None:
@@ -524,36 +544,82 @@ def _check_parts(session: UploadSession, parts: list[StoredPart], checksums: dic
         raise UploadError(_("Some parts have the wrong size. Please start the upload again."))
 
 
+def _assemble(session: UploadSession) -> None:
+    """Join the session's stored parts into its object (or find it joined by an earlier try)."""
+    checksums = dict(session.parts.values_list("part_number", "checksum_sha256"))
+    parts = _storage_list_parts(session)
+    if not parts and _final_size(session) == session.size:
+        return  # storage already completed it on an earlier attempt
+    _check_parts(session, parts, checksums)
+    _storage_complete(session, parts, checksums)
+
+
+_CANCELLED = "cancelled"
+_FINISHED = "finished"
+
+
 def upload_session_complete(*, session: UploadSession) -> UploadSession:
     """Assemble a session's parts into its object; idempotent.
 
     A completed session is returned as it is. Otherwise checks that every part is stored with
     its exact length and a recorded checksum, completes the S3 multipart upload (or joins the
-    local parts), then in one transaction marks the session completed. When it was the donation's
-    last open session, it creates the DonationFile rows (sha256 is left to the worker, which
-    verifies every part), moves the donation created -> uploaded and enqueues processing after
-    commit. A failure before the commit leaves the session open, so completing again is safe.
-    """
-    from processing.tasks import process_donation
+    local parts), then in one transaction, under the donation's row lock, marks the session
+    completed. When it was the donation's last open session, it creates the DonationFile rows
+    (sha256 is left to the worker, which verifies every part), moves the donation created ->
+    uploaded and enqueues processing after commit. A failure before the commit leaves the session
+    open, so completing again is safe.
 
+    Assembly runs outside the transaction, so a cancel (or a withdrawal) can land meanwhile: the
+    locked re-check then finds the session aborted or the donation gone, deletes what this call
+    assembled, and raises UploadError. Together with the cancel deleting the object whatever the
+    session's state, no assembled object outlives a cancelled upload.
+    """
     if session.status == UploadSession.Status.COMPLETED:
         return session
     _require_open(session)
-    checksums = dict(session.parts.values_list("part_number", "checksum_sha256"))
-    parts = _storage_list_parts(session)
-    if not parts and _final_size(session) == session.size:
-        pass  # storage already completed it on an earlier attempt
-    else:
-        _check_parts(session, parts, checksums)
-        _storage_complete(session, parts, checksums)
+    try:
+        _assemble(session)
+    except (UploadError, ClientError, OSError) as exc:
+        # A parallel completion or cancel may have taken the parts from under this one.
+        current = UploadSession.objects.select_related("donation").get(pk=session.pk)
+        if current.status == UploadSession.Status.COMPLETED:
+            return current
+        if current.status == UploadSession.Status.ABORTED:
+            raise UploadError(_("This upload was cancelled. Please start again.")) from exc
+        if _final_size(session) != session.size:
+            if isinstance(exc, UploadError):
+                raise
+            logger.warning("upload %s: storage could not assemble it", session.pk)
+            raise StorageUnavailableError(
+                _("Storage could not assemble the upload just now. Please complete it again.")
+            ) from exc
+        # The object is whole: a parallel completion joined it. Finish the bookkeeping.
+
+    outcome, locked = _complete_in_transaction(session)
+    if outcome == _CANCELLED:
+        _storage_discard(
+            session_id=str(session.pk),
+            storage_key=session.storage_key,
+            s3_upload_id=session.s3_upload_id,
+        )
+        logger.info("upload %s: cancelled while completing; its object was deleted", session.pk)
+        raise UploadError(_("This upload was cancelled. Please start again."))
+    return locked
+
+
+def _complete_in_transaction(session: UploadSession) -> tuple[str, UploadSession]:
+    from processing.tasks import process_donation
 
     with transaction.atomic(durable=True):
         donation = Donation.objects.select_for_update().get(pk=session.donation_id)
         locked = UploadSession.objects.get(pk=session.pk)
+        locked.donation = donation
+        if donation.status in {DonationStatus.ABANDONED, DonationStatus.WITHDRAWN}:
+            return _CANCELLED, locked
         if locked.status == UploadSession.Status.COMPLETED:
-            return locked
+            return _FINISHED, locked
         if locked.status != UploadSession.Status.OPEN or donation.status != DonationStatus.CREATED:
-            raise UploadError(_("This upload was cancelled. Please start again."))
+            return _CANCELLED, locked
         locked.status = UploadSession.Status.COMPLETED
         locked.completed_at = timezone.now()
         locked.save(update_fields=["status", "completed_at"])
@@ -575,23 +641,22 @@ def upload_session_complete(*, session: UploadSession) -> UploadSession:
                 donation=donation, to_status=DonationStatus.UPLOADED, actor=donation.donor
             )
             process_donation.delay_on_commit(str(donation.pk))
-    locked.donation = donation
-    return locked
+    return _FINISHED, locked
 
 
 def _abort_donation_uploads(*, donation_id: uuid.UUID, actor: User | None, note: str) -> int:
     """Abort every open session of one donation, and mark it abandoned if still `created`.
 
-    Storage is cleaned after commit: open sessions' parts are aborted, and the objects of
-    sessions that had completed are deleted (nothing of an abandoned donation is kept).
-    Returns how many sessions were aborted now.
+    Storage is cleaned after commit, whatever each session's state: the parts and the assembled
+    object of every session aborted now, and of every session of a donation abandoned now
+    (nothing of an abandoned donation is kept; a completion racing this one may already have
+    assembled an open session's object). Returns how many sessions were aborted now.
     """
     with transaction.atomic(durable=True):
         donation = Donation.objects.select_for_update().get(pk=donation_id)
         sessions = list(donation.upload_sessions.all())
         still_created = donation.status == DonationStatus.CREATED
         to_abort = [s for s in sessions if s.status == UploadSession.Status.OPEN]
-        to_delete = [s.storage_key for s in sessions if s.status == UploadSession.Status.COMPLETED]
         UploadSession.objects.filter(pk__in=[s.pk for s in to_abort]).update(
             status=UploadSession.Status.ABORTED
         )
@@ -599,14 +664,12 @@ def _abort_donation_uploads(*, donation_id: uuid.UUID, actor: User | None, note:
             donation_transition(
                 donation=donation, to_status=DonationStatus.ABANDONED, actor=actor, note=note
             )
-        aborts = [(str(s.pk), s.storage_key, s.s3_upload_id) for s in to_abort]
+        to_clean = sessions if still_created else to_abort
+        discards = [(str(s.pk), s.storage_key, s.s3_upload_id) for s in to_clean]
 
         def clean_storage() -> None:
-            for session_id, key, upload_id in aborts:
-                _storage_abort(session_id=session_id, storage_key=key, s3_upload_id=upload_id)
-            if still_created:
-                for key in to_delete:
-                    default_storage.delete(key)
+            for session_id, key, upload_id in discards:
+                _storage_discard(session_id=session_id, storage_key=key, s3_upload_id=upload_id)
 
         transaction.on_commit(clean_storage, robust=True)
     return len(to_abort)

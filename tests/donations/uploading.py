@@ -1,6 +1,7 @@
 """A script's side of the upload protocol, as a researcher's or donor's tool would speak it."""
 
 import hashlib
+from pathlib import Path
 
 import requests
 from django.test import Client
@@ -9,6 +10,21 @@ from django.urls import reverse
 from donations.uploads import sha256_base64
 
 MIB = 1024 * 1024
+
+
+def use_local_storage(settings, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
+    """Switch to the embedded default's local-disk object storage (under `tmp_path`), with small
+    parts for quick tests; returns the storage root."""
+    root = tmp_path / "objects"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(root)},
+        },
+    }
+    settings.UPLOAD_PART_SIZE = 64 * 1024
+    return root
 
 
 def open_upload(client: Client, *files: tuple[str, bytes, str]) -> dict:
