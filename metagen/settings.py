@@ -178,7 +178,7 @@ if STORAGE_BACKEND == "s3":
     }
 elif STORAGE_BACKEND == "local":
     _object_storage = {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "BACKEND": "metagen.storage.LocalObjectStorage",
         "OPTIONS": {"location": env.path("OBJECT_STORAGE_ROOT", default=VAR_DIR / "objects")},
     }
 else:

@@ -19,7 +19,7 @@ def use_local_storage(settings, tmp_path: Path) -> Path:  # type: ignore[no-unty
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "BACKEND": "metagen.storage.LocalObjectStorage",
             "OPTIONS": {"location": str(root)},
         },
     }
