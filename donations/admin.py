@@ -32,6 +32,7 @@ class DonationAdmin(admin.ModelAdmin):
         "problem_message",
         "artifact_prefix",
         "summary",
+        "raw_deleted_at",
         "created_at",
         "updated_at",
     )

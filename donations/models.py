@@ -54,9 +54,21 @@ class Donation(models.Model):
     summary = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # When the raw upload of a rejected donation was deleted, REJECTED_RAW_RETENTION_DAYS after
+    # its rejection (donation_raw_purge_rejected); its DonationFile rows stay as the record.
+    raw_deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ("-created_at",)
+        indexes = [
+            # Exactly the rejected donations whose raw files are still stored, oldest change
+            # first: the purge reads a bounded range of it, never the whole table.
+            models.Index(
+                fields=["updated_at"],
+                name="donation_rejected_raw_kept",
+                condition=models.Q(status="rejected", raw_deleted_at__isnull=True),
+            ),
+        ]
 
     def __str__(self) -> str:
         return str(self.id)

@@ -1,4 +1,5 @@
 from dataclasses import dataclass, field
+from datetime import datetime
 from uuid import UUID
 
 from django.core.files.storage import default_storage
@@ -15,6 +16,16 @@ from consent.models import ConsentEvent
 from consent.selectors import consent_event_effective_subquery
 from donations.models import CurationDecision, Donation, DonationStatus
 from processing.motion.preview import MOTION_PREVIEW_NAME, PREVIEW_NAME
+
+
+def donation_list_rejected_raw_due(*, rejected_before: datetime) -> QuerySet[Donation]:
+    """Rejected donations, unchanged since before `rejected_before`, whose raw files are still
+    stored; oldest first. Served by the partial index `donation_rejected_raw_kept`."""
+    return Donation.objects.filter(
+        status=DonationStatus.REJECTED,
+        raw_deleted_at__isnull=True,
+        updated_at__lt=rejected_before,
+    ).order_by("updated_at")
 
 
 def donation_list_for_user(*, user: User) -> QuerySet[Donation]:

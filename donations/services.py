@@ -1,6 +1,7 @@
 import hashlib
 import logging
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -20,8 +21,11 @@ from donations.models import (
     DonationStatus,
     DonationStatusChange,
 )
+from donations.selectors import donation_list_rejected_raw_due
 
 logger = logging.getLogger(__name__)
+
+S3_DELETE_BATCH = 1000  # S3's limit of keys per DeleteObjects request
 
 
 def donation_transition(
@@ -198,6 +202,10 @@ def donation_review(
 # --- Withdrawal (consent) ----------------------------------------------------------------------
 
 
+class StorageDeleteError(Exception):
+    """Storage refused to delete some objects (the caller retries later)."""
+
+
 class AlreadyWithdrawnError(DonationError):
     """The donation was withdrawn before; nothing more to do (the message says so)."""
 
@@ -215,6 +223,25 @@ def storage_delete_prefix(prefix: str) -> None:
         default_storage.delete(f"{prefix.rstrip('/')}/{name}")
     for folder in folders:
         storage_delete_prefix(f"{prefix.rstrip('/')}/{folder}/")
+
+
+def storage_delete_keys(keys: list[str]) -> None:
+    """Delete the objects `keys` (missing ones are fine): one request per 1,000 keys on S3."""
+    bucket = getattr(default_storage, "bucket", None)
+    if bucket is None:
+        for key in keys:
+            default_storage.delete(key)
+        return
+    for start in range(0, len(keys), S3_DELETE_BATCH):
+        chunk = keys[start : start + S3_DELETE_BATCH]
+        answer = bucket.delete_objects(
+            Delete={
+                "Objects": [{"Key": default_storage._normalize_name(k)} for k in chunk],  # type: ignore[attr-defined]
+                "Quiet": True,
+            }
+        )
+        if answer.get("Errors"):  # never record as deleted what storage still holds
+            raise StorageDeleteError(f"{len(answer['Errors'])} object(s) could not be deleted")
 
 
 def _donation_objects_delete(
@@ -302,3 +329,43 @@ def donation_withdraw_all_in_transaction(*, donor: User, method: str) -> list[Do
         )
     consent_withdraw(donor=donor, donation_id=None, method=method)
     return withdrawn
+
+
+# --- Retention of rejected uploads -------------------------------------------------------------
+
+
+def donation_raw_purge_rejected(*, batch_size: int = 500, max_batches: int = 20) -> int:
+    """Delete the raw uploads of donations rejected more than REJECTED_RAW_RETENTION_DAYS ago.
+
+    Works in batches of `batch_size` donations, oldest rejection first, at most `max_batches`
+    per call (the next call goes on where this one stopped): each batch is one range read of the
+    partial index `donation_rejected_raw_kept`, one read of its file keys, the objects' deletion
+    (one request per 1,000 keys on S3), then one UPDATE setting `raw_deleted_at`, which takes
+    the donation out of the index. The DonationFile rows (kind, size, SHA-256) stay as the record.
+    Objects go before the mark, so a crash in between only repeats a deletion: safe to retry
+    and to run twice at once. A donation withdrawn meanwhile is left to the withdrawal. Returns
+    how many donations were purged.
+    """
+    rejected_before = timezone.now() - timedelta(days=settings.REJECTED_RAW_RETENTION_DAYS)
+    purged = 0
+    for _ in range(max_batches):
+        ids = list(
+            donation_list_rejected_raw_due(rejected_before=rejected_before).values_list(
+                "pk", flat=True
+            )[:batch_size]
+        )
+        if not ids:
+            break
+        keys = list(
+            DonationFile.objects.filter(donation_id__in=ids).values_list("storage_key", flat=True)
+        )
+        storage_delete_keys(keys)
+        with transaction.atomic(durable=True):
+            purged += Donation.objects.filter(
+                pk__in=ids, status=DonationStatus.REJECTED, raw_deleted_at__isnull=True
+            ).update(raw_deleted_at=timezone.now())
+        if len(ids) < batch_size:
+            break
+    if purged:
+        logger.info("raw uploads of %d rejected donation(s) deleted", purged)
+    return purged

@@ -1,5 +1,6 @@
 from celery import shared_task
 
+from donations.services import donation_raw_purge_rejected
 from donations.uploads import upload_sessions_abort_abandoned
 
 
@@ -17,3 +18,17 @@ def abort_abandoned_uploads() -> None:
     Idempotent and safe to run twice at once: each donation is handled under a row lock.
     """
     upload_sessions_abort_abandoned()
+
+
+@shared_task(
+    name="donations.purge_rejected_raw",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    soft_time_limit=20 * 60,
+    time_limit=21 * 60,
+)
+def purge_rejected_raw() -> None:
+    """Delete the raw uploads of donations rejected longer ago than REJECTED_RAW_RETENTION_DAYS
+    (beat, hourly; at most 10,000 donations a run, the next run goes on). Idempotent."""
+    donation_raw_purge_rejected()

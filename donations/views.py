@@ -157,7 +157,15 @@ def donation_detail(request: HttpRequest, donation_id: str) -> HttpResponse:
     if donation is None:
         raise Http404
     consent = consent_event_get_effective(donor=request.user, donation_id=donation.pk)  # type: ignore[arg-type]
-    return render(request, "donations/detail.html", {"donation": donation, "consent": consent})
+    return render(
+        request,
+        "donations/detail.html",
+        {
+            "donation": donation,
+            "consent": consent,
+            "raw_retention_days": settings.REJECTED_RAW_RETENTION_DAYS,
+        },
+    )
 
 
 @login_required

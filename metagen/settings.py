@@ -202,6 +202,8 @@ MAX_UPLOAD_BYTES = env.int("MAX_UPLOAD_BYTES", default=4 * 1024 * 1024 * 1024)
 UPLOAD_PART_SIZE = env.int("UPLOAD_PART_SIZE", default=8 * 1024 * 1024)
 # An upload session left open this long is aborted and its donation marked abandoned.
 UPLOAD_SESSION_TTL_HOURS = env.int("UPLOAD_SESSION_TTL_HOURS", default=24)
+# Raw uploads of rejected donations are deleted this many days after the rejection (README).
+REJECTED_RAW_RETENTION_DAYS = env.int("REJECTED_RAW_RETENTION_DAYS", default=30)
 # Presigned part URLs (S3) and signed part URLs (local disk) are valid this long.
 UPLOAD_PART_URL_EXPIRES_S = env.int("UPLOAD_PART_URL_EXPIRES_S", default=15 * 60)
 # Read at request time (donations/api.py UploadRateThrottle), so they can be tuned per deployment.
@@ -237,6 +239,10 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     "abort-abandoned-uploads": {
         "task": "donations.abort_abandoned_uploads",
+        "schedule": 60 * 60,
+    },
+    "purge-rejected-raw": {
+        "task": "donations.purge_rejected_raw",
         "schedule": 60 * 60,
     },
 }

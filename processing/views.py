@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -23,6 +24,7 @@ def formats(request: HttpRequest) -> HttpResponse:
             "labels": supported_labels(),
             "codes": codes,
             "schema_url": reverse("processing:pose_stream_schema"),
+            "raw_retention_days": settings.REJECTED_RAW_RETENTION_DAYS,
         },
     )
 
