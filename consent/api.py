@@ -121,7 +121,7 @@ class ConsentDocumentViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(summary="The consent document in effect now")
     @action(detail=False)
-    def current(self, request: Request) -> Response:
+    def current(self, request: Request, format: str | None = None) -> Response:
         document = consent_document_get_current()
         if document is None:
             raise Http404
@@ -203,7 +203,7 @@ class ConsentEventViewSet(
         responses={200: ConsentEventSerializer(many=True)},
     )
     @action(detail=False, methods=["post"])
-    def withdraw(self, request: Request) -> Response:
+    def withdraw(self, request: Request, format: str | None = None) -> Response:
         payload = ConsentWithdrawSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         donation_id = payload.validated_data.get("donation")
@@ -228,7 +228,7 @@ class ConsentEventViewSet(
         responses={200: OpenApiTypes.OBJECT},
     )
     @action(detail=True)
-    def receipt(self, request: Request, pk: str) -> Response:
+    def receipt(self, request: Request, pk: str, format: str | None = None) -> Response:
         event = self.get_object()
         return Response(receipt_build(event=event, site_url=request.build_absolute_uri("/")))
 

@@ -92,7 +92,9 @@ class DonationViewSet(viewsets.ReadOnlyModelViewSet):
         responses={(200, "application/json"): OpenApiTypes.OBJECT},
     )
     @action(detail=True, methods=["get"])
-    def preview(self, request: Request, pk: str | None = None) -> HttpResponse:
+    def preview(
+        self, request: Request, pk: str | None = None, format: str | None = None
+    ) -> HttpResponse:
         try:
             donation_id = uuid.UUID(str(pk))
         except ValueError:

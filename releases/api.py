@@ -118,7 +118,7 @@ class DatasetViewSet(viewsets.ReadOnlyModelViewSet):
         responses=WITHDRAWALS,
     )
     @action(detail=True, methods=["get"])
-    def withdrawals(self, request: Request, slug: str) -> Response:
+    def withdrawals(self, request: Request, slug: str, format: str | None = None) -> Response:
         dataset = self.get_object()
         return Response(
             withdrawals_payload(
@@ -166,7 +166,9 @@ class ReleaseViewSet(viewsets.ReadOnlyModelViewSet):
         responses=SignedUrlSerializer(many=True),
     )
     @action(detail=True, methods=["get"], url_path="signed-urls")
-    def signed_urls(self, request: Request, dataset_slug: str, version: str) -> Response:
+    def signed_urls(
+        self, request: Request, dataset_slug: str, version: str, format: str | None = None
+    ) -> Response:
         release = self.get_object()
         files = list(release.files.all())
         user = request.user if request.user.is_authenticated else None

@@ -3,6 +3,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import (
     BooleanField,
     Case,
@@ -21,7 +22,8 @@ from django.db.models import (
     When,
 )
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import SHA256, Cast, Coalesce
+from django.db.models.sql.compiler import SQLCompiler
 
 from accounts.models import User
 from donations.models import DonationStatus, DonationStatusChange
@@ -63,12 +65,16 @@ def dataset_list_public() -> QuerySet[Dataset]:
     ).order_by("slug")
 
 
-class _TextSHA256(Func):
-    """Hex SHA-256 of a text's UTF-8 bytes with PostgreSQL's built-in sha256() (Django's
-    SHA256 function needs the pgcrypto extension)."""
+class _TextSHA256(SHA256):
+    """Hex SHA-256 of a text's UTF-8 bytes. On PostgreSQL with its built-in sha256() (Django's
+    SHA256 needs the pgcrypto extension there); elsewhere Django's own SHA256, which on SQLite
+    (the embedded default) is a Python function Django registers on every connection."""
 
-    template = "encode(sha256(convert_to(%(expressions)s, 'UTF8')), 'hex')"
-    output_field = CharField()
+    def as_postgresql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
+    ) -> tuple[str, list[Any]]:
+        template = "encode(sha256(convert_to(%(expressions)s, 'UTF8')), 'hex')"
+        return Func.as_sql(self, compiler, connection, template=template, **extra_context)
 
 
 def dataset_list_with_acceptance(*, user: User) -> QuerySet[Dataset]:
