@@ -25,7 +25,10 @@ SECRET_KEY = (
 )
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
-SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
+# Releases freeze this address into their citation, datasheet and croissant.json: production
+# must name it (metagen.checks, releases.services.release_site_url_problem).
+SITE_URL_EXPLICIT = bool(env.str("SITE_URL", default=""))
+SITE_URL = env.str("SITE_URL", default="") or "http://localhost:8000"
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -27,6 +27,7 @@ from consent.models import ConsentEvent
 from consent.scopes import covers
 from consent.selectors import consent_event_effective_subquery
 from donations.models import Donation, DonationStatus
+from metagen.checks import site_url_missing
 from metagen.hashing import CHUNK, sha256_stream
 from processing.motion.anonymize import height_of, noise_factor
 from processing.motion.errors import RejectedRecording
@@ -103,6 +104,9 @@ def release_create(
         SEMVER(version)
     except ValidationError as exc:
         raise ReleaseError(exc.messages[0]) from exc
+    problem = _site_url_problem()
+    if problem:
+        raise ReleaseError(problem)
     if dataset.releases.filter(version=version).exists():
         raise ReleaseError(
             _("Version %(version)s of %(dataset)s already exists.")
@@ -274,6 +278,17 @@ def _body_scale(dataset: Dataset, recording_id: str, chosen: "Eligible") -> floa
     return 1.0
 
 
+def _site_url_problem() -> str | None:
+    """Why this site may not build a release, or None: production freezes SITE_URL into every
+    release (citation, datasheet, croissant.json), so it must be set (metagen.E001)."""
+    if not site_url_missing():
+        return None
+    return _(
+        "SITE_URL is not set, so this release would carry %(url)s in its citation, datasheet "
+        "and croissant.json for good. Set SITE_URL to the site's public address."
+    ) % {"url": settings.SITE_URL}
+
+
 def release_plan(*, release_id: int) -> Release:
     """Move a draft release to `building`, choose its items and assign each to a shard.
 
@@ -289,6 +304,11 @@ def release_plan(*, release_id: int) -> Release:
         if release.status != Release.Status.DRAFT and not (
             release.status == Release.Status.BUILDING and release.shard_count is None
         ):
+            return release
+        problem = _site_url_problem()
+        if problem:
+            _move(release, release.status, Release.Status.FAILED, problem=problem)
+            logger.warning("release %s not built: SITE_URL is not set", release.pk)
             return release
         dataset = release.dataset
         target = release.shard_target_bytes or DEFAULT_SHARD_TARGET_BYTES

@@ -7,12 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_production_settings_pass_check_deploy_with_no_warnings():
+def _check_deploy(**overrides: str | None) -> subprocess.CompletedProcess[str]:
+    """`manage.py check --deploy` on production-like settings; an override of None unsets."""
     # The browser tests' async-safety override is test-process state, not production's.
     inherited = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     env = {
@@ -21,9 +23,15 @@ def test_production_settings_pass_check_deploy_with_no_warnings():
         "DJANGO_HTTPS": "true",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(60),
         "DJANGO_ALLOWED_HOSTS": "metagen.example.org",
+        "SITE_URL": "https://metagen.example.org",
         "STATICFILES_BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage",
     }
-    result = subprocess.run(
+    for name, value in overrides.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
         env=env,
@@ -31,8 +39,23 @@ def test_production_settings_pass_check_deploy_with_no_warnings():
         text=True,
         check=False,
     )
+
+
+def test_production_settings_pass_check_deploy_with_no_warnings():
+    result = _check_deploy()
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+@pytest.mark.parametrize("site_url", [None, ""])
+def test_check_deploy_fails_production_without_an_explicit_site_url(site_url):
+    result = _check_deploy(SITE_URL=site_url)
+    assert result.returncode == 1
+    assert (
+        "?: (metagen.E001) SITE_URL is not set; releases and consent receipts would carry "
+        "http://localhost:8000 for good." in result.stderr
+    )
+    assert "HINT: Set SITE_URL to the public address" in result.stderr
 
 
 def _names_settings_read() -> set[str]:

@@ -5,6 +5,7 @@ import pytest
 from releases.exceptions import ReleaseError
 from releases.models import Release
 from releases.services import release_build, release_create, release_fail, release_publish
+from tests.conftest import bucket_keys
 
 pytestmark = pytest.mark.django_db
 
@@ -73,3 +74,55 @@ def test_a_failed_build_records_the_problem_and_is_not_rebuilt(curator, dataset)
 
     assert release_build(release_id=release.pk).status == Release.Status.FAILED
     assert Release.objects.get(pk=release.pk).problem == "The build failed; see the worker log."
+
+
+NO_SITE_URL = (
+    "SITE_URL is not set, so this release would carry http://localhost:8000 in its citation, "
+    "datasheet and croissant.json for good. Set SITE_URL to the site's public address."
+)
+
+
+@pytest.fixture
+def default_site_url(settings):  # type: ignore[no-untyped-def]
+    """Settings as read with no SITE_URL in the environment."""
+    settings.SITE_URL = "http://localhost:8000"
+    settings.SITE_URL_EXPLICIT = False
+    return settings
+
+
+def test_production_refuses_to_create_a_release_without_an_explicit_site_url(
+    default_site_url, curator, dataset
+):
+    default_site_url.DEBUG = False
+    with pytest.raises(ReleaseError) as caught:
+        release_create(dataset=dataset, version="1.0.0", curator=curator)
+    assert str(caught.value) == NO_SITE_URL
+    assert not Release.objects.exists()
+
+
+def test_production_build_fails_a_draft_without_an_explicit_site_url_and_writes_nothing(
+    settings, curator, dataset
+):
+    # Drafted while the address was set; built after a deploy that lost it.
+    draft = release_create(dataset=dataset, version="1.0.0", curator=curator)
+    settings.DEBUG = False
+    settings.SITE_URL = "http://localhost:8000"
+    settings.SITE_URL_EXPLICIT = False
+
+    release = release_build(release_id=draft.pk)
+
+    assert release.status == Release.Status.FAILED
+    stored = Release.objects.get(pk=draft.pk)
+    assert (stored.status, stored.problem) == (Release.Status.FAILED, NO_SITE_URL)
+    assert stored.shard_count is None
+    assert not stored.items.exists()
+    assert not stored.files.exists()
+    assert bucket_keys() == []
+
+
+def test_development_builds_a_release_on_the_default_site_url(default_site_url, curator, dataset):
+    default_site_url.DEBUG = True
+    release = release_build(
+        release_id=release_create(dataset=dataset, version="1.0.0", curator=curator).pk
+    )
+    assert release.status == Release.Status.BUILT
