@@ -72,7 +72,7 @@ class _TextSHA256(SHA256):
 
     def as_postgresql(
         self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
-    ) -> tuple[str, list[Any]]:
+    ) -> tuple[str, tuple[str | int, ...]]:
         template = "encode(sha256(convert_to(%(expressions)s, 'UTF8')), 'hex')"
         return Func.as_sql(self, compiler, connection, template=template, **extra_context)
 
