@@ -52,6 +52,13 @@ class ConsentDocumentSerializer(serializers.ModelSerializer):
 class ConsentEventSerializer(serializers.ModelSerializer):
     document_version = serializers.IntegerField(source="document.version", read_only=True)
     donation = serializers.UUIDField(source="donation_id", read_only=True, allow_null=True)
+    # The change from the grant in force before; null on events from before it was kept.
+    scopes_added = serializers.ListField(
+        child=serializers.CharField(), read_only=True, allow_null=True
+    )
+    scopes_withdrawn = serializers.ListField(
+        child=serializers.CharField(), read_only=True, allow_null=True
+    )
 
     class Meta:
         model = ConsentEvent
@@ -62,6 +69,8 @@ class ConsentEventSerializer(serializers.ModelSerializer):
             "document_version",
             "document_sha256",
             "scopes",
+            "scopes_added",
+            "scopes_withdrawn",
             "credit",
             "method",
             "created_at",

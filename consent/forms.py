@@ -49,18 +49,25 @@ class ConsentForm(forms.Form):
         offered: list[str],
         user: User | None = None,
         for_donation: bool = False,
+        granted: list[str] | None = None,
+        granted_credit: str | None = None,
         **kwargs: object,
     ) -> None:
+        """`granted` and `granted_credit`: the grant in force, which the form starts from."""
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.offered = offered
         self.user = user
         if user is not None and user.pseudonym:
             self.fields["pseudonym"].initial = user.pseudonym
+        if granted_credit:
+            self.fields["credit"].initial = granted_credit
         for modality in Modality:
             for use in Use:
                 name = scope(modality.value, use.value)
                 if name in offered:
-                    self.fields[name] = forms.BooleanField(required=False, label=scope_label(name))
+                    self.fields[name] = forms.BooleanField(
+                        required=False, label=scope_label(name), initial=name in (granted or ())
+                    )
         if for_donation:
             self.fields["applies_to"] = forms.ChoiceField(
                 choices=[
@@ -92,6 +99,19 @@ class ConsentForm(forms.Form):
 
     def chosen_scopes(self) -> list[str]:
         return [name for name in self.offered if self.cleaned_data.get(name)]
+
+    def applies_to_donation(self) -> bool:
+        return self.cleaned_data.get("applies_to") == self.APPLIES_DONATION
+
+    def as_hidden_choices(self) -> list[tuple[str, str]]:
+        """The valid choices as (name, value) pairs, for the confirmation step to post again."""
+        pairs = [(name, "on") for name in self.chosen_scopes()]
+        pairs.append(("credit", str(self.cleaned_data["credit"])))
+        pairs.append(("pseudonym", str(self.cleaned_data.get("pseudonym") or "")))
+        if "applies_to" in self.fields:
+            pairs.append(("applies_to", str(self.cleaned_data["applies_to"])))
+        pairs.append(("understood", "on"))
+        return pairs
 
     def clean(self) -> dict[str, object]:
         cleaned = super().clean() or {}

@@ -82,6 +82,11 @@ class ConsentEvent(models.Model):
     document_sha256 = models.CharField(max_length=64)
     action = models.CharField(max_length=16, choices=Action.choices)
     scopes = models.JSONField(default=list)
+    # The change from the grant in force before this event (for its donation, or the account
+    # default): scopes it added and withdrew, each sorted. Null on events recorded before the
+    # change was kept (migration 0006).
+    scopes_added = models.JSONField(null=True, blank=True)
+    scopes_withdrawn = models.JSONField(null=True, blank=True)
     credit = models.CharField(max_length=16, choices=Credit.choices, default=Credit.ANONYMOUS)
     method = models.CharField(max_length=16, choices=Method.choices)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

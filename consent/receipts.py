@@ -1,7 +1,9 @@
 """Consent receipts: the machine-readable record a donor can keep of each grant or withdrawal.
 
 Field names follow the Kantara Initiative Consent Receipt Specification v1.1 (which ISO/IEC TS
-27560 builds on); `documentVersion`, `documentSha256`, `action`, `scopes` and `donation` are ours.
+27560 builds on); `documentVersion`, `documentSha256`, `action`, `scopes`, `scopesAdded`,
+`scopesWithdrawn` (the change from the grant in force before; null on events recorded before the
+change was kept), `credit` and `donation` are ours.
 Building a receipt is a pure function of the event and the controller settings: nothing is
 stored, so a receipt can be rebuilt byte for byte at any time.
 """
@@ -111,6 +113,8 @@ def receipt_build(*, event: ConsentEvent, site_url: str | None = None) -> dict[s
         "documentSha256": event.document_sha256,
         "action": event.action,
         "scopes": list(event.scopes),
+        "scopesAdded": event.scopes_added,
+        "scopesWithdrawn": event.scopes_withdrawn,
         "credit": event.credit,
         "donation": str(event.donation_id) if event.donation_id else None,
     }

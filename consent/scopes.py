@@ -4,6 +4,8 @@ A scope is written "<modality>:<use>", for example "motion:open_release". A data
 set of scopes; a donation's effective consent covers the dataset when it holds all of them.
 """
 
+from dataclasses import dataclass
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -43,6 +45,28 @@ def normalize_scopes(scopes: list[str] | tuple[str, ...] | set[str]) -> list[str
     if unknown:
         raise ValueError(f"Unknown consent scope: {unknown[0]}")
     return sorted(set(scopes))
+
+
+_FORM_ORDER = {name: index for index, name in enumerate(ALL_SCOPES)}
+
+
+def in_form_order(scopes: list[str] | tuple[str, ...] | set[str]) -> list[str]:
+    """Scopes as the form's matrix lists them: by modality row, then by use column."""
+    return sorted(scopes, key=lambda name: (_FORM_ORDER.get(name, len(_FORM_ORDER)), name))
+
+
+@dataclass(frozen=True)
+class ScopeChange:
+    """What a new grant or a withdrawal changes in the scopes in force (each list sorted)."""
+
+    added: list[str]
+    withdrawn: list[str]
+    kept: list[str]
+
+
+def scope_change(*, before: list[str], after: list[str]) -> ScopeChange:
+    old, new = set(before), set(after)
+    return ScopeChange(added=sorted(new - old), withdrawn=sorted(old - new), kept=sorted(new & old))
 
 
 def scope_label(value: str) -> str:

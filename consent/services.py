@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from consent.models import ConsentDocument, ConsentEvent
-from consent.scopes import Credit, normalize_scopes
+from consent.scopes import Credit, normalize_scopes, scope_change
 from consent.selectors import (
     consent_document_get_current,
     consent_event_get_effective,
@@ -18,6 +18,18 @@ from consent.selectors import (
 
 class ConsentError(Exception):
     """A consent request that cannot be honoured; the message is safe to show to the donor."""
+
+
+def _lock_consent_of(donor: User) -> None:
+    """Serialise the donor's consent events, so each records its change from the one before."""
+    User.objects.select_for_update().filter(pk=donor.pk).values_list("pk").first()
+
+
+def _granted(event: ConsentEvent | None) -> list[str]:
+    """The scopes an event leaves in force: a grant's own, none after a withdrawal."""
+    if event is None or event.action != ConsentEvent.Action.GRANT:
+        return []
+    return sorted(event.scopes)
 
 
 def consent_grant(
@@ -32,9 +44,12 @@ def consent_grant(
 ) -> ConsentEvent:
     """Record a grant of `scopes` under `document`, for one donation or (None) as the default.
 
-    Appends one ConsentEvent; with credit under a pseudonym and `pseudonym` given, also sets the
-    donor's public pseudonym (same transaction). Not idempotent: each call is a new event.
-    The caller checks that `donation_id`, if given, is the donor's own donation.
+    Appends one ConsentEvent, which keeps the scopes it adds and withdraws against the grant in
+    force before it (consent_event_get_effective for the same donation or default; read under
+    a lock on the donor, so two grants at once each record their own change). With credit
+    under a pseudonym and `pseudonym` given, also sets the donor's public pseudonym (same
+    transaction). Not idempotent: each call is a new event. The caller checks that
+    `donation_id`, if given, is the donor's own donation.
     """
     from accounts.services import AccountError, user_set_pseudonym
 
@@ -52,6 +67,9 @@ def consent_grant(
     if credit == Credit.PSEUDONYM and not (pseudonym or donor.pseudonym):
         raise ConsentError(_("Choose a public pseudonym to be credited under one."))
     with transaction.atomic(durable=True):
+        _lock_consent_of(donor)
+        in_force = consent_event_get_effective(donor=donor, donation_id=donation_id)
+        change = scope_change(before=_granted(in_force), after=scopes)
         if credit == Credit.PSEUDONYM and pseudonym and pseudonym != donor.pseudonym:
             try:
                 user_set_pseudonym(user=donor, pseudonym=pseudonym)
@@ -65,6 +83,8 @@ def consent_grant(
             document_sha256=document.sha256,
             action=ConsentEvent.Action.GRANT,
             scopes=scopes,
+            scopes_added=change.added,
+            scopes_withdrawn=change.withdrawn,
             credit=credit,
             method=method,
         )
@@ -80,14 +100,16 @@ def consent_withdraw(
 
     Records evidence only: deleting objects and moving donations is donation_withdraw's work,
     which calls this inside its own transaction (so this one is not durable). The event names
-    the document the withdrawn consent was given under, or the current one if there was none.
-    Not idempotent: each call is a new event.
+    the document the withdrawn consent was given under, or the current one if there was none,
+    and keeps the scopes it withdraws (those of the grant in force). Not idempotent: each call
+    is a new event.
     """
-    previous = consent_event_get_effective(donor=donor, donation_id=donation_id)
-    document = previous.document if previous is not None else consent_document_get_current()
-    if document is None:
-        raise ConsentError(_("No consent form has been published yet."))
     with transaction.atomic():
+        _lock_consent_of(donor)
+        previous = consent_event_get_effective(donor=donor, donation_id=donation_id)
+        document = previous.document if previous is not None else consent_document_get_current()
+        if document is None:
+            raise ConsentError(_("No consent form has been published yet."))
         transaction.on_commit(lambda: cache.delete(renewal_cache_key(donor.pk)))
         return ConsentEvent.objects.create(
             donor=donor,
@@ -96,6 +118,8 @@ def consent_withdraw(
             document_sha256=document.sha256,
             action=ConsentEvent.Action.WITHDRAW,
             scopes=[],
+            scopes_added=[],
+            scopes_withdrawn=_granted(previous),
             credit=previous.credit if previous is not None else Credit.ANONYMOUS,
             method=method,
         )

@@ -12,8 +12,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from consent.forms import ConsentForm
-from consent.models import ConsentEvent
+from consent.models import ConsentDocument, ConsentEvent
 from consent.receipts import receipt_build
+from consent.scopes import Credit, scope_change
 from consent.selectors import (
     consent_document_diff,
     consent_document_get,
@@ -24,6 +25,7 @@ from consent.selectors import (
 )
 from consent.services import ConsentError, consent_grant
 from donations.exceptions import DonationError
+from donations.models import Donation
 from donations.selectors import donation_get_for_user
 from donations.services import donation_withdraw_all
 
@@ -32,8 +34,18 @@ def _render_markdown(text: str) -> str:
     return mark_safe(nh3.clean(markdown.markdown(text)))  # noqa: S308 - sanitised by nh3
 
 
+def _grant_in_force(event: ConsentEvent | None) -> ConsentEvent | None:
+    return event if event is not None and event.action == ConsentEvent.Action.GRANT else None
+
+
 @login_required
 def consent_form(request: HttpRequest) -> HttpResponse:
+    """The consent form, starting from the grant in force (for `?donation=<id>`, the consent
+    that governs that donation). Changing a grant in force takes a confirmation step that says
+    what is added and withdrawn; a first grant (or one after a withdrawal) is recorded at once.
+
+    POST `edit` goes back to the form with the choices made; POST `confirm=<event id>` records
+    the change if that event is still the grant in force, else shows the change again."""
     document = consent_document_get_current()
     if document is None:
         raise Http404(_("No consent form has been published yet."))
@@ -46,14 +58,33 @@ def consent_form(request: HttpRequest) -> HttpResponse:
         donation = donation_get_for_user(user=request.user, donation_id=donation_id)  # type: ignore[arg-type]
         if donation is None:
             raise Http404
+    opened_for = donation.pk if donation is not None else None
+    current = consent_event_get_effective(donor=request.user, donation_id=opened_for)  # type: ignore[arg-type]
+    granted = _grant_in_force(current)
     form = ConsentForm(
         request.POST or None,
         offered=document.scopes_offered,
         user=request.user,  # type: ignore[arg-type]
         for_donation=donation is not None,
+        granted=granted.scopes if granted is not None else None,
+        granted_credit=granted.credit if granted is not None else None,
     )
-    if request.method == "POST" and form.is_valid():
-        only_this = donation is not None and form.cleaned_data.get("applies_to") == "donation"
+    if request.method == "POST" and "edit" not in request.POST and form.is_valid():
+        target = opened_for if form.applies_to_donation() else None
+        replaced = granted
+        if target != opened_for:  # "all my donations" from a donation: the default is replaced
+            default = consent_event_get_effective(donor=request.user, donation_id=None)  # type: ignore[arg-type]
+            replaced = _grant_in_force(default)
+        confirmed = request.POST.get("confirm", "")
+        if replaced is not None and confirmed != str(replaced.pk):
+            return _confirm_change(
+                request,
+                document=document,
+                donation=donation,
+                form=form,
+                replaced=replaced,
+                stale=bool(confirmed),
+            )
         try:
             consent_grant(
                 donor=request.user,  # type: ignore[arg-type]
@@ -62,7 +93,7 @@ def consent_form(request: HttpRequest) -> HttpResponse:
                 credit=form.cleaned_data["credit"],
                 pseudonym=form.cleaned_data.get("pseudonym") or None,
                 method=ConsentEvent.Method.WEB,
-                donation_id=donation.pk if only_this and donation is not None else None,
+                donation_id=target,
             )
         except ConsentError as exc:
             form.add_error(None, str(exc))
@@ -71,10 +102,6 @@ def consent_form(request: HttpRequest) -> HttpResponse:
             if donation is not None:
                 return redirect("donations:detail", donation_id=donation.pk)
             return redirect("donations:dashboard")
-    current = consent_event_get_effective(
-        donor=request.user,  # type: ignore[arg-type]
-        donation_id=donation.pk if donation is not None else None,
-    )
     return render(
         request,
         "consent/form.html",
@@ -84,6 +111,35 @@ def consent_form(request: HttpRequest) -> HttpResponse:
             "form": form,
             "current": current,
             "donation": donation,
+        },
+    )
+
+
+def _confirm_change(
+    request: HttpRequest,
+    *,
+    document: ConsentDocument,
+    donation: Donation | None,
+    form: ConsentForm,
+    replaced: ConsentEvent,
+    stale: bool,
+) -> HttpResponse:
+    """The confirmation step: what the submitted form adds to and withdraws from the grant in
+    force, in plain words, with the choices carried in hidden fields (no script)."""
+    credit = form.cleaned_data["credit"]
+    return render(
+        request,
+        "consent/confirm.html",
+        {
+            "document": document,
+            "donation": donation,
+            "form": form,
+            "current": replaced,
+            "only_this": donation is not None and form.applies_to_donation(),
+            "change": scope_change(before=replaced.scopes, after=form.chosen_scopes()),
+            "credit_before": Credit(replaced.credit).label,
+            "credit_after": Credit(credit).label if credit != replaced.credit else None,
+            "stale": stale,
         },
     )
 

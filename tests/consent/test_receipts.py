@@ -24,7 +24,16 @@ KANTARA_FIELDS = {
     "sensitive",
     "spiCat",
 }
-OURS = {"documentVersion", "documentSha256", "action", "scopes", "credit", "donation"}
+OURS = {
+    "documentVersion",
+    "documentSha256",
+    "action",
+    "scopes",
+    "scopesAdded",
+    "scopesWithdrawn",
+    "credit",
+    "donation",
+}
 CONTROLLER_FIELDS = {"piiController", "contact", "address", "email", "phone", "piiControllerUrl"}
 PURPOSE_FIELDS = {
     "purpose",
@@ -70,6 +79,9 @@ def test_a_receipt_has_every_kantara_field_and_names_the_donor_without_their_ema
     assert receipt["donation"] == str(donation.pk)
     assert receipt["consentTimestamp"] == int(event.created_at.timestamp())
     assert receipt["sensitive"] is True
+    # The donation followed no grant before this one, so it adds every scope.
+    assert receipt["scopesAdded"] == sorted(event.scopes)
+    assert receipt["scopesWithdrawn"] == []
     text = json.dumps(receipt)
     assert donor.email not in text
     assert str(donor.pk) not in {receipt["piiPrincipalId"]}

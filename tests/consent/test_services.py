@@ -4,7 +4,7 @@ from django.utils import timezone
 from consent.models import ConsentDocument, ConsentEvent
 from consent.selectors import consent_event_get_effective, consent_renewal_get_for_user
 from consent.services import ConsentError, consent_document_publish, consent_grant
-from donations.services import donation_withdraw
+from donations.services import donation_withdraw, donation_withdraw_all
 from tests.consent.support import stored_donation
 
 pytestmark = pytest.mark.django_db
@@ -126,3 +126,54 @@ def test_credit_under_a_pseudonym_sets_it_and_refuses_an_email_like_one(donor, c
     )
     donor.refresh_from_db()
     assert donor.pseudonym == "Quiet Fox"
+
+
+FOUR = ["audio:open_release", "motion:model_training", "motion:open_release", "motion:commercial"]
+
+
+def test_a_grant_records_what_it_adds_and_withdraws_against_the_grant_in_force(
+    donor, consent_document
+):
+    first = consent_grant(donor=donor, document=consent_document, scopes=FOUR)
+    assert (first.scopes_added, first.scopes_withdrawn) == (sorted(FOUR), [])
+
+    changed = consent_grant(
+        donor=donor,
+        document=consent_document,
+        scopes=["motion:open_release", "motion:model_training", "events:open_release"],
+    )
+    changed.refresh_from_db()
+    assert changed.scopes_added == ["events:open_release"]
+    assert changed.scopes_withdrawn == ["audio:open_release", "motion:commercial"]
+
+
+def test_a_grant_for_one_donation_records_its_change_from_the_default_it_followed(
+    donor, consent_document
+):
+    consent_grant(donor=donor, document=consent_document, scopes=FOUR)
+    donation = stored_donation(donor)
+
+    own = consent_grant(
+        donor=donor,
+        document=consent_document,
+        scopes=[*FOUR, "events:open_release"],
+        donation_id=donation.pk,
+    )
+    assert (own.scopes_added, own.scopes_withdrawn) == (["events:open_release"], [])
+
+
+def test_a_withdrawal_records_every_scope_it_withdraws(donor, consent_document):
+    consent_grant(donor=donor, document=consent_document, scopes=FOUR)
+    donation = stored_donation(donor)
+    donation_withdraw(donor=donor, donation=donation, method=ConsentEvent.Method.WEB)
+
+    one = ConsentEvent.objects.get(donation=donation)
+    assert (one.scopes_added, one.scopes_withdrawn) == ([], sorted(FOUR))
+
+    donation_withdraw_all(donor=donor, method=ConsentEvent.Method.WEB)
+    everything = consent_event_get_effective(donor=donor, donation_id=None)
+    assert everything.action == ConsentEvent.Action.WITHDRAW
+    assert (everything.scopes_added, everything.scopes_withdrawn) == ([], sorted(FOUR))
+    # A grant after withdrawing everything adds each of its scopes again.
+    again = consent_grant(donor=donor, document=consent_document, scopes=FOUR)
+    assert (again.scopes_added, again.scopes_withdrawn) == (sorted(FOUR), [])

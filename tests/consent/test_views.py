@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -9,6 +11,14 @@ from tests.conftest import bucket_keys
 from tests.consent.support import other_donor, stored_donation
 
 pytestmark = pytest.mark.django_db
+
+
+def _confirmed(client, url: str, data: dict[str, str]):  # type: ignore[no-untyped-def]
+    """Submit the consent form over a grant in force: review the change, then confirm it."""
+    review = client.post(url, data)
+    assert review.status_code == 200
+    assert review.templates[0].name == "consent/confirm.html"
+    return client.post(url, {**data, "confirm": str(review.context["current"].pk)})
 
 
 @pytest.fixture
@@ -60,7 +70,8 @@ def test_consent_can_be_granted_for_only_one_donation(client, donor, consent_doc
     client.force_login(donor)
     current = ConsentDocument.objects.order_by("-version").first()
 
-    response = client.post(
+    response = _confirmed(
+        client,
         f"{reverse('consent:form')}?donation={donation.pk}",
         {
             "motion:restricted_release": "on",
@@ -141,7 +152,8 @@ def test_a_donor_on_an_older_version_sees_a_banner_and_what_changed(
 
     # Granting under the current version removes the banner at once.
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(
+        _confirmed(
+            client,
             reverse("consent:form"),
             {"motion:open_release": "on", "credit": "anonymous", "understood": "on"},
         )
@@ -201,3 +213,156 @@ def test_withdrawing_twice_says_it_was_already_withdrawn(client, donor, consent_
         "This donation was already withdrawn."
     ]
     assert ConsentEvent.objects.filter(action=ConsentEvent.Action.WITHDRAW).count() == 1
+
+
+FOUR = ["audio:open_release", "motion:commercial", "motion:model_training", "motion:open_release"]
+CHANGED = {
+    "motion:open_release": "on",
+    "motion:model_training": "on",
+    "events:open_release": "on",
+    "credit": "anonymous",
+    "understood": "on",
+}
+
+
+def _ticked(response) -> set[str]:  # type: ignore[no-untyped-def]
+    """The scopes ticked in the rendered matrix."""
+    html = response.content.decode()
+    return set(re.findall(r'<input type="checkbox" name="(\w+:\w+)"[^>]*\bchecked\b', html))
+
+
+def _listed(response, list_id: str) -> list[str]:  # type: ignore[no-untyped-def]
+    html = response.content.decode()
+    found = re.search(rf'<ul id="{list_id}">(.*?)</ul>', html, re.DOTALL)
+    return re.findall(r"<li>(.*?)</li>", found.group(1)) if found else []
+
+
+def test_the_form_starts_from_the_default_grant_in_force(client, donor, consent_document):
+    consent_grant(
+        donor=donor,
+        document=consent_document,
+        scopes=FOUR,
+        credit="pseudonym",
+        pseudonym="Quiet Fox",
+    )
+    client.force_login(donor)
+
+    response = client.get(reverse("consent:form"))
+
+    assert _ticked(response) == set(FOUR)
+    assert response.context["form"]["credit"].value() == "pseudonym"
+    assert "Granting again replaces it" not in response.content.decode()
+
+
+def test_the_form_for_a_donation_starts_from_the_consent_that_governs_it(
+    client, donor, consent_document
+):
+    consent_grant(donor=donor, document=consent_document, scopes=FOUR)
+    follows_default, has_its_own = stored_donation(donor), stored_donation(donor)
+    consent_grant(
+        donor=donor,
+        document=consent_document,
+        scopes=["motion:restricted_release"],
+        donation_id=has_its_own.pk,
+    )
+    client.force_login(donor)
+
+    default = client.get(reverse("consent:form"), {"donation": follows_default.pk})
+    own = client.get(reverse("consent:form"), {"donation": has_its_own.pk})
+
+    assert _ticked(default) == set(FOUR)
+    assert _ticked(own) == {"motion:restricted_release"}
+
+
+def test_a_first_grant_needs_no_confirmation(client, donor, consent_document):
+    client.force_login(donor)
+    response = client.post(reverse("consent:form"), CHANGED)
+    assert response.status_code == 302
+    assert ConsentEvent.objects.get().scopes_added == sorted(
+        ["motion:open_release", "motion:model_training", "events:open_release"]
+    )
+
+
+def test_changing_consent_shows_what_is_added_and_withdrawn_before_anything_changes(
+    client, donor, consent_document
+):
+    first = consent_grant(donor=donor, document=consent_document, scopes=FOUR)
+    client.force_login(donor)
+
+    review = client.post(reverse("consent:form"), CHANGED)
+
+    assert review.status_code == 200
+    assert list(ConsentEvent.objects.all()) == [first]
+    assert _listed(review, "scopes-added") == ["In-app events: Open release to anyone"]
+    assert _listed(review, "scopes-withdrawn") == [
+        "Motion (head, hands, body): Commercial use",
+        "Voice audio: Open release to anyone",
+    ]
+    assert _listed(review, "scopes-kept") == [
+        "Motion (head, hands, body): Open release to anyone",
+        "Motion (head, hands, body): Training generative models",
+    ]
+
+    confirmed = client.post(reverse("consent:form"), {**CHANGED, "confirm": str(first.pk)})
+
+    assert confirmed.status_code == 302
+    latest = ConsentEvent.objects.exclude(pk=first.pk).get()
+    assert latest.scopes == ["events:open_release", "motion:model_training", "motion:open_release"]
+    assert latest.scopes_added == ["events:open_release"]
+    assert latest.scopes_withdrawn == ["audio:open_release", "motion:commercial"]
+
+
+def test_a_confirmation_of_a_change_since_replaced_shows_the_change_again(
+    client, donor, consent_document
+):
+    first = consent_grant(donor=donor, document=consent_document, scopes=FOUR)
+    # Another tab changed the consent after this one showed the change.
+    newer = consent_grant(donor=donor, document=consent_document, scopes=["events:open_release"])
+    client.force_login(donor)
+
+    response = client.post(reverse("consent:form"), {**CHANGED, "confirm": str(first.pk)})
+
+    assert response.status_code == 200
+    assert ConsentEvent.objects.count() == 2
+    assert response.context["current"] == newer
+    assert "Your consent changed since you reviewed it" in response.content.decode()
+    assert _listed(response, "scopes-added") == [
+        "Motion (head, hands, body): Open release to anyone",
+        "Motion (head, hands, body): Training generative models",
+    ]
+
+
+def test_going_back_from_the_review_keeps_the_choices_made(client, donor, consent_document):
+    consent_grant(donor=donor, document=consent_document, scopes=FOUR)
+    client.force_login(donor)
+
+    back = client.post(reverse("consent:form"), {**CHANGED, "edit": "1"})
+
+    assert back.templates[0].name == "consent/form.html"
+    assert _ticked(back) == {"motion:open_release", "motion:model_training", "events:open_release"}
+    assert ConsentEvent.objects.count() == 1
+
+
+def test_the_history_and_the_receipt_say_what_a_change_added_and_withdrew(
+    client, donor, consent_document
+):
+    consent_grant(donor=donor, document=consent_document, scopes=FOUR)
+    changed = consent_grant(
+        donor=donor,
+        document=consent_document,
+        scopes=["motion:open_release", "motion:model_training", "events:open_release"],
+    )
+    client.force_login(donor)
+
+    history = client.get(reverse("consent:history")).content.decode()
+    assert "Added: In-app events: Open release to anyone" in history
+    assert (
+        "Withdrawn: Motion (head, hands, body): Commercial use; "
+        "Voice audio: Open release to anyone" in history
+    )
+    receipt = client.get(reverse("consent:receipt", args=[changed.pk]))
+    assert _listed(receipt, "scopes-added") == ["In-app events: Open release to anyone"]
+    assert _listed(receipt, "scopes-withdrawn") == [
+        "Motion (head, hands, body): Commercial use",
+        "Voice audio: Open release to anyone",
+    ]

@@ -4,6 +4,7 @@ headless Chromium against a live server."""
 import pytest
 
 from consent.models import ConsentEvent
+from consent.services import consent_grant
 from donations.models import Donation, DonationStatus
 from tests.conftest import bucket_keys
 from tests.consent.support import stored_donation
@@ -66,3 +67,32 @@ def test_withdrawing_a_donation_takes_no_more_clicks_than_granting_consent(
     assert ConsentEvent.objects.filter(donation=donation, action="withdraw").count() == 1
     # The objects went after the commit, before the server answered the confirming click.
     assert bucket_keys() == []
+
+
+def test_ticking_one_more_use_keeps_the_others_after_showing_the_change(
+    page, live_server, donor, consent_document
+):
+    four = [
+        "audio:open_release",
+        "motion:commercial",
+        "motion:model_training",
+        "motion:open_release",
+    ]
+    consent_grant(donor=donor, document=consent_document, scopes=four)
+    _sign_in(page, live_server, donor.email)
+
+    page.goto(f"{live_server.url}/consent/")
+    page.get_by_label("In-app events: Open release to anyone").check()
+    page.get_by_label("I have read the consent form", exact=False).check()
+    page.get_by_role("button", name="Review the change").click()
+
+    assert page.locator("#scopes-added li").all_inner_texts() == [
+        "In-app events: Open release to anyone"
+    ]
+    assert page.locator("#scopes-withdrawn").count() == 0
+    page.get_by_role("button", name="Confirm the change").click()
+    page.wait_for_url("**/donations/")
+
+    latest = ConsentEvent.objects.order_by("-created_at").first()
+    assert latest.scopes == sorted([*four, "events:open_release"])
+    assert (latest.scopes_added, latest.scopes_withdrawn) == (["events:open_release"], [])
