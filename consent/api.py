@@ -117,7 +117,7 @@ class ConsentDocumentViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ConsentDocumentSerializer
     permission_classes = [AllowAny]
     lookup_field = "version"
-    lookup_value_regex = r"\d+"
+    lookup_value_converter = "int"
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return consent_document_list()
@@ -128,7 +128,10 @@ class ConsentDocumentViewSet(viewsets.ReadOnlyModelViewSet):
             raise Http404
         return document
 
-    @extend_schema(summary="The consent document in effect now")
+    @extend_schema(
+        summary="The consent document in effect now",
+        responses={200: ConsentDocumentSerializer, 404: None},
+    )
     @action(detail=False)
     def current(self, request: Request, format: str | None = None) -> Response:
         document = consent_document_get_current()
@@ -155,6 +158,7 @@ class ConsentEventViewSet(
     """The signed-in donor's consent events (append-only); anyone else's answer 404."""
 
     serializer_class = ConsentEventSerializer
+    lookup_value_converter = "uuid"
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
@@ -211,8 +215,9 @@ class ConsentEventViewSet(
         request=ConsentWithdrawSerializer,
         responses={200: ConsentEventSerializer(many=True)},
     )
-    @action(detail=False, methods=["post"])
-    def withdraw(self, request: Request, format: str | None = None) -> Response:
+    # The answer is the latest withdraw event (or none) as a plain list, never a page.
+    @action(detail=False, methods=["post"], pagination_class=None)
+    def withdraw(self, request: Request) -> Response:
         payload = ConsentWithdrawSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         donation_id = payload.validated_data.get("donation")

@@ -81,6 +81,7 @@ class DonationViewSet(viewsets.ReadOnlyModelViewSet):
     """The signed-in donor's own donations; anyone else's answer 404."""
 
     serializer_class = DonationSerializer
+    lookup_value_converter = "uuid"
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
@@ -92,14 +93,8 @@ class DonationViewSet(viewsets.ReadOnlyModelViewSet):
         responses={(200, "application/json"): OpenApiTypes.OBJECT},
     )
     @action(detail=True, methods=["get"])
-    def preview(
-        self, request: Request, pk: str | None = None, format: str | None = None
-    ) -> HttpResponse:
-        try:
-            donation_id = uuid.UUID(str(pk))
-        except ValueError:
-            raise Http404 from None
-        preview = donation_motion_preview_for_user(user=request.user, donation_id=donation_id)  # type: ignore[arg-type]
+    def preview(self, request: Request, pk: uuid.UUID) -> HttpResponse:
+        preview = donation_motion_preview_for_user(user=request.user, donation_id=pk)  # type: ignore[arg-type]
         if preview is None:
             raise Http404
         # The stored bytes as they are: no parse and re-encode of a file of up to a few MB.

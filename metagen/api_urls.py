@@ -1,5 +1,5 @@
 from django.urls import include, path
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import DefaultRouter, SimpleRouter
 
 from consent.api import (
     AccountDeleteView,
@@ -21,7 +21,16 @@ from rewards.api import BalanceView, LedgerEntryViewSet, PayoutViewSet, RuleCurr
 
 app_name = "api"
 
-router = DefaultRouter()
+
+class ApiRouter(DefaultRouter):
+    """No format-suffix routes (`.json`): the API answers JSON anyway, and its actions do not
+    take a `format` argument. The pages' feeds keep their own `.json` URLs."""
+
+    include_format_suffixes = False
+
+
+# Path converters, not regexes: an id that is not a UUID never reaches a view (404).
+router = ApiRouter(use_regex_path=False)
 router.register("donations", DonationViewSet, basename="donation")
 router.register("datasets", DatasetViewSet, basename="dataset")
 router.register("consent/documents", ConsentDocumentViewSet, basename="consent-document")
@@ -29,7 +38,8 @@ router.register("consent/events", ConsentEventViewSet, basename="consent-event")
 router.register("rewards/ledger", LedgerEntryViewSet, basename="reward-ledger")
 router.register("rewards/payouts", PayoutViewSet, basename="reward-payout")
 
-releases = DefaultRouter()
+# Versions are matched by ReleaseViewSet.lookup_value_regex; no second API root under a dataset.
+releases = SimpleRouter()
 releases.register("releases", ReleaseViewSet, basename="release")
 
 urlpatterns = [

@@ -109,6 +109,7 @@ class DatasetViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = DatasetSerializer
     permission_classes = [permissions.AllowAny]
     lookup_field = "slug"
+    lookup_value_converter = "slug"
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return dataset_list_with_acceptance(user=self.request.user)  # type: ignore[arg-type]
@@ -163,12 +164,10 @@ class ReleaseViewSet(viewsets.ReadOnlyModelViewSet):
         summary="Short-lived signed URLs for every file of a restricted release",
         description="Needs the dataset's data-use agreement: 404 signed out, 403 without it. "
         "Each URL issued is logged. Open datasets answer with their stable URLs.",
-        responses=SignedUrlSerializer(many=True),
+        responses={200: SignedUrlSerializer(many=True), 403: None},
     )
-    @action(detail=True, methods=["get"], url_path="signed-urls")
-    def signed_urls(
-        self, request: Request, dataset_slug: str, version: str, format: str | None = None
-    ) -> Response:
+    @action(detail=True, methods=["get"], url_path="signed-urls", pagination_class=None)
+    def signed_urls(self, request: Request, dataset_slug: str, version: str) -> Response:
         release = self.get_object()
         files = list(release.files.all())
         user = request.user if request.user.is_authenticated else None

@@ -2,7 +2,9 @@
 payout requests. Someone else's payout answers 404, as on the pages."""
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.permissions import AllowAny
@@ -57,6 +59,15 @@ class LedgerEntrySerializer(serializers.ModelSerializer):
         )
 
 
+class _PayoutMinimum(MinValueValidator):
+    """At least settings.REWARDS_PAYOUT_MINIMUM credits, read per request (tests change it)."""
+
+    message = _("The smallest payout is %(limit_value)s credits.")
+
+    def __init__(self) -> None:
+        super().__init__(lambda: settings.REWARDS_PAYOUT_MINIMUM)
+
+
 class PayoutSerializer(serializers.ModelSerializer):
     class Meta:
         model = PayoutRequest
@@ -73,18 +84,22 @@ class PayoutSerializer(serializers.ModelSerializer):
         )
         read_only_fields = tuple(f for f in fields if f not in ("credits", "request_key"))
         extra_kwargs = {
+            # The service enforces the minimum too; here it reaches the request schema.
+            "credits": {"validators": [_PayoutMinimum()]},
             "request_key": {
                 "write_only": True,
                 "required": False,
                 "help_text": "Your own key for this request: sending it again returns the first.",
-            }
+            },
         }
 
 
 class RuleCurrentView(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(summary="The reward rule in force now", responses=RewardRuleSerializer)
+    @extend_schema(
+        summary="The reward rule in force now", responses={200: RewardRuleSerializer, 404: None}
+    )
     def get(self, request: Request) -> Response:
         rule = reward_rule_in_force()
         if rule is None:
@@ -129,7 +144,7 @@ class PayoutViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = PayoutSerializer
-    lookup_value_regex = r"[0-9a-fA-F-]{36}"
+    lookup_value_converter = "uuid"
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return payout_list_for_user(user=self.request.user)  # type: ignore[arg-type]

@@ -331,7 +331,7 @@ def test_preview_needs_a_login(donor, preview_bytes):
     page = anonymous.get(reverse("donations:preview_motion", args=[donation.pk]))
     assert page.status_code == 302
     assert page.url.startswith(reverse("account_login"))
-    assert anonymous.get(reverse("api:donation-preview", args=[donation.pk])).status_code == 403
+    assert anonymous.get(reverse("api:donation-preview", args=[donation.pk])).status_code == 401
 
 
 def test_preview_api_with_a_malformed_id_answers_404(client, donor):

@@ -27,7 +27,7 @@ def test_donation_pages_and_api_need_a_login(other_donation):
     page = anonymous.get(reverse("donations:detail", args=[other_donation.pk]))
     assert page.status_code == 302
     assert page.url.startswith(reverse("account_login"))
-    assert anonymous.get(reverse("api:donation-list")).status_code == 403
+    assert anonymous.get(reverse("api:donation-list")).status_code == 401
 
 
 def test_the_upload_page_asks_for_consent_first_and_the_old_form_url_is_gone(client, donor):
