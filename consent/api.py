@@ -174,7 +174,7 @@ class ConsentEventViewSet(
     @extend_schema(
         summary="Grant consent (for one donation, or as your default)",
         request=ConsentGrantSerializer,
-        responses={201: ConsentEventSerializer},
+        responses={201: ConsentEventSerializer, 404: None},
     )
     def create(self, request: Request) -> Response:
         payload = ConsentGrantSerializer(data=request.data)
@@ -213,7 +213,7 @@ class ConsentEventViewSet(
             "out. Copies already downloaded from published releases cannot be recalled."
         ),
         request=ConsentWithdrawSerializer,
-        responses={200: ConsentEventSerializer(many=True)},
+        responses={200: ConsentEventSerializer(many=True), 404: None},
     )
     # The answer is the latest withdraw event (or none) as a plain list, never a page.
     @action(detail=False, methods=["post"], pagination_class=None)

@@ -1,10 +1,13 @@
 """Project-wide REST framework defaults, named in settings.REST_FRAMEWORK: the page bounds, the
-JSON parser's depth bound, and the answer to a body over the size limit."""
+JSON parser's depth bound, the answer to a body over the size limit; and the JSON 404 of API URLs
+that match no route."""
 
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
+from django.views.defaults import page_not_found
 from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.pagination import LimitOffsetPagination
@@ -80,3 +83,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, RequestDataTooBig):
         exc = RequestTooLarge(_("The request body is larger than this API accepts."))
     return exception_handler(exc, context)
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """settings.ROOT_URLCONF's handler404: a URL under /api/ that matches no route (a malformed
+    id, slug or version) answers JSON like every other API error; pages keep Django's page."""
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"detail": _("Not found.")}, status=status.HTTP_404_NOT_FOUND)
+    return page_not_found(request, exception)

@@ -278,6 +278,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # What the URL converters match, so clients (and the schema fuzz test) see the real bounds.
+    "PATH_CONVERTER_OVERRIDES": {
+        "int": {"type": "integer", "minimum": 0},
+        "slug": {"type": "string", "pattern": "^[-a-zA-Z0-9_]+$"},
+    },
     "ENUM_NAME_OVERRIDES": {
         "DonationStatusEnum": "donations.models.DonationStatus",
         "ReleaseStatusEnum": "releases.models.Release.Status",

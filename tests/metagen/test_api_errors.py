@@ -268,3 +268,26 @@ def test_a_body_over_the_upload_limit_answers_413(token_api, settings):
 
 def _body_schema(operation: dict, code: str) -> dict:  # type: ignore[type-arg]
     return operation["responses"][code]["content"]["application/json"]["schema"]
+
+
+def test_an_api_url_that_matches_no_route_answers_json_404():
+    response = Client().get("/api/datasets/not%20a%20slug/releases/")
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Not found."}
+
+
+def test_a_page_url_that_matches_nothing_keeps_the_html_404():
+    response = Client().get("/no-such-page/")
+
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
+def test_the_schema_states_what_path_converters_match(schema):
+    (slug,) = schema["paths"]["/api/datasets/{slug}/"]["get"]["parameters"]
+    assert slug["schema"] == {"type": "string", "pattern": "^[-a-zA-Z0-9_]+$"}
+    sign = schema["paths"]["/api/uploads/{session_id}/parts/{part_number}/sign/"]["post"]
+    part = next(p for p in sign["parameters"] if p["name"] == "part_number")
+    assert part["schema"] == {"type": "integer", "minimum": 0}
