@@ -50,17 +50,28 @@ class Donation(models.Model):
     problem_code = models.CharField(max_length=64, blank=True)
     problem_message = models.TextField(blank=True)
     # Content-addressed prefix of the processed artifacts, and the facts researchers will see.
-    artifact_prefix = models.CharField(max_length=255, blank=True)
+    # Indexed: a deletion checks that no other donation shares the (content-addressed) prefix.
+    artifact_prefix = models.CharField(max_length=255, blank=True, db_index=True)
     summary = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Set by every status move (and by a sweeper that queues the donation again): how long it
+    # has waited in its status, which the sweepers read through the (status, updated_at) index.
     updated_at = models.DateTimeField(auto_now=True)
     # When the raw upload of a rejected donation was deleted, REJECTED_RAW_RETENTION_DAYS after
     # its rejection (donation_raw_purge_rejected); its DonationFile rows stay as the record.
     raw_deleted_at = models.DateTimeField(null=True, blank=True)
+    # The processing run that owns a `processing` donation: set when a run starts (or is taken
+    # over by the sweeper). A run finishes the donation only while this is still its claim, so a
+    # late run and the one that replaced it cannot both finish it.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    # Runs lost mid-way (a worker killed, a message redelivered): bounded, so a recording that
+    # kills its worker every time ends `failed` instead of looping.
+    lost_runs = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ("-created_at",)
         indexes = [
+            models.Index(fields=("status", "updated_at"), name="donation_status_since"),
             # Exactly the rejected donations whose raw files are still stored, oldest change
             # first: the purge reads a bounded range of it, never the whole table.
             models.Index(
@@ -72,6 +83,27 @@ class Donation(models.Model):
 
     def __str__(self) -> str:
         return str(self.id)
+
+
+class PendingObjectDeletion(models.Model):
+    """Objects to delete after a commit (a withdrawal), written in the same transaction.
+
+    The outbox of deletions: the row is removed once storage confirmed the deletion, so a
+    deletion that failed (storage down) is retried by donations.sweep_withdrawn_objects.
+    """
+
+    donation = models.ForeignKey(Donation, on_delete=models.CASCADE, related_name="+")
+    # A key prefix: everything under it goes (`raw/<donation>/`, an artifact prefix).
+    prefix = models.CharField(max_length=255)
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    attempted_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ("attempted_at", "id")
+
+    def __str__(self) -> str:
+        return self.prefix
 
 
 class DonationFile(models.Model):

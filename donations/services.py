@@ -1,12 +1,13 @@
 import hashlib
 import logging
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
@@ -20,8 +21,10 @@ from donations.models import (
     DonationFile,
     DonationStatus,
     DonationStatusChange,
+    PendingObjectDeletion,
 )
 from donations.selectors import donation_list_rejected_raw_due
+from metagen.queueing import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -34,14 +37,17 @@ def donation_transition(
     to_status: str,
     actor: User | None = None,
     note: str = "",
+    where: dict[str, object] | None = None,
     **fields: object,
 ) -> Donation:
     """Move a donation to `to_status`, the only way its status ever changes.
 
     Checks the move against ALLOWED_TRANSITIONS (withdrawal is allowed from anywhere), applies it
     as a compare-and-set on the status the caller saw, sets `fields` in the same UPDATE, and
-    writes a history row, all in one transaction. Raises TransitionError when the move is not
-    allowed or another process moved the donation first. Callers own the outer transaction.
+    writes a history row, all in one transaction. `where` adds conditions to the compare-and-set
+    (a processing run's claim). Raises TransitionError when the move is not allowed or another
+    process moved the donation first (or `where` no longer holds). Callers own the outer
+    transaction.
     """
     from_status = donation.status
     allowed = ALLOWED_TRANSITIONS[from_status]
@@ -51,7 +57,7 @@ def donation_transition(
         raise TransitionError(f"The donation is already {from_status}.")
     now = timezone.now()
     with transaction.atomic():
-        moved = Donation.objects.filter(pk=donation.pk, status=from_status).update(
+        moved = Donation.objects.filter(pk=donation.pk, status=from_status, **(where or {})).update(
             status=to_status, updated_at=now, **fields
         )
         if not moved:
@@ -65,6 +71,55 @@ def donation_transition(
         setattr(donation, name, value)
     logger.info("donation %s: %s -> %s", donation.pk, from_status, to_status)
     return donation
+
+
+def donations_touch_stale(
+    *, status: str, before: datetime, batch: int, take_over: bool = False
+) -> list[Donation]:
+    """Take up to `batch` donations in `status` whose last move (or touch) is older than
+    `before`, oldest first, and touch them now, so the next sweep leaves them for a while.
+
+    Rows another transaction holds are skipped (two sweepers never take the same one). With
+    `take_over`, each also gets a new processing claim and one more lost run, so a run still
+    holding the old claim can no longer finish it. Runs inside the caller's transaction, which
+    queues the work after commit. Index: (status, updated_at).
+    """
+    now = timezone.now()
+    donations = list(
+        Donation.objects.select_for_update(skip_locked=True)
+        .filter(status=status, updated_at__lt=before)
+        .order_by("updated_at")[:batch]
+    )
+    fields: dict[str, object] = {"updated_at": now}
+    if take_over:
+        fields |= {"claimed_at": now, "lost_runs": F("lost_runs") + 1}
+    Donation.objects.filter(pk__in=[d.pk for d in donations]).update(**fields)
+    for donation in donations:
+        donation.updated_at = now
+        if take_over:
+            donation.claimed_at = now
+            donation.lost_runs += 1
+    return donations
+
+
+def donation_claim_renew(
+    *, donation: Donation, expected: datetime | None, lost: bool = False
+) -> datetime | None:
+    """Give a `processing` donation a new claim (compare-and-set on `expected`, its current
+    one); with `lost`, count one more lost run (the run holding `expected` died). Returns the
+    new claim, or None when another run claimed it meanwhile or it moved on."""
+    now = timezone.now()
+    fields: dict[str, object] = {"claimed_at": now, "updated_at": now}
+    if lost:
+        fields["lost_runs"] = F("lost_runs") + 1
+    moved = Donation.objects.filter(
+        pk=donation.pk, status=DonationStatus.PROCESSING, claimed_at=expected
+    ).update(**fields)
+    if not moved:
+        return None
+    donation.claimed_at = donation.updated_at = now
+    donation.lost_runs += int(lost)
+    return now
 
 
 def _store_upload(*, key: str, upload: UploadedFile) -> tuple[int, str]:
@@ -142,7 +197,7 @@ def donation_create_from_upload(
                 for kind, file_id, key, size, sha in stored
             )
             donation_transition(donation=donation, to_status=DonationStatus.UPLOADED, actor=donor)
-            process_donation.delay_on_commit(str(donation.pk))
+            enqueue_on_commit(process_donation, str(donation.pk))
     except Exception:
         for _kind, _file_id, key, _size, _sha in stored:
             default_storage.delete(key)
@@ -167,7 +222,7 @@ def donation_retry(*, donation: Donation, actor: User) -> Donation:
             problem_code="",
             problem_message="",
         )
-        process_donation.delay_on_commit(str(donation.pk))
+        enqueue_on_commit(process_donation, str(donation.pk))
     return donation
 
 
@@ -195,7 +250,7 @@ def donation_review(
         if accept:
             from rewards.tasks import award_for_donation  # rewards imports donations
 
-            award_for_donation.delay_on_commit(str(donation.pk))
+            enqueue_on_commit(award_for_donation, str(donation.pk))
     return donation
 
 
@@ -244,17 +299,52 @@ def storage_delete_keys(keys: list[str]) -> None:
             raise StorageDeleteError(f"{len(answer['Errors'])} object(s) could not be deleted")
 
 
-def _donation_objects_delete(
-    *, donation_id: str, raw_keys: list[str], artifact_prefix: str
-) -> None:
-    """After commit: remove a withdrawn donation's raw upload and processed artifacts."""
-    for key in raw_keys:
-        default_storage.delete(key)
-    # Anything else under the donation's raw folder (an unfinished upload, say) goes too.
-    storage_delete_prefix(f"raw/{donation_id}/")
-    if artifact_prefix:
-        storage_delete_prefix(artifact_prefix)
-    logger.info("donation %s: objects deleted after withdrawal", donation_id)
+def pending_deletions_run(*, pending_ids: list[int]) -> int:
+    """Delete the objects of these PendingObjectDeletion rows; returns how many were done.
+
+    Each row is removed once its prefix is deleted; one whose storage call fails stays, with
+    its attempt counted, for the sweeper. An artifact prefix that another (not withdrawn)
+    donation uses is left in place: identical bytes, that donation's own consent. Safe to run
+    twice at once: deleting what is gone is a no-op.
+    """
+    done = 0
+    for pending in PendingObjectDeletion.objects.filter(pk__in=pending_ids).order_by("pk"):
+        try:
+            if not (
+                pending.prefix.startswith("processed/")
+                and Donation.objects.filter(artifact_prefix=pending.prefix).exists()
+            ):
+                storage_delete_prefix(pending.prefix)
+        except Exception:
+            logger.warning(
+                "donation %s: deleting its objects failed; retried later",
+                pending.donation_id,
+                exc_info=True,
+            )
+            PendingObjectDeletion.objects.filter(pk=pending.pk).update(
+                attempts=F("attempts") + 1, attempted_at=timezone.now()
+            )
+            continue
+        PendingObjectDeletion.objects.filter(pk=pending.pk).delete()
+        done += 1
+        logger.info("donation %s: objects deleted after withdrawal", pending.donation_id)
+    return done
+
+
+def pending_deletions_sweep(*, batch: int = 500) -> dict[str, int]:
+    """Retry the deletions that have waited past STUCK_GRACE_S (storage was down at the
+    withdrawal's commit, or the process died before it ran). Oldest first, `batch` rows per
+    call; logs and returns the counts."""
+    cutoff = timezone.now() - timedelta(seconds=settings.STUCK_GRACE_S)
+    ids = list(
+        PendingObjectDeletion.objects.filter(attempted_at__lt=cutoff)
+        .order_by("attempted_at", "id")
+        .values_list("pk", flat=True)[:batch]
+    )
+    done = pending_deletions_run(pending_ids=ids) if ids else 0
+    counts = {"found": len(ids), "deleted": done, "still_failing": len(ids) - done}
+    logger.info("sweep withdrawn objects: %s", counts)
+    return counts
 
 
 def _donation_withdraw_in_transaction(*, donor: User, donation: Donation, method: str) -> Donation:
@@ -264,7 +354,6 @@ def _donation_withdraw_in_transaction(*, donor: User, donation: Donation, method
         raise DonationError("This donation is not yours.")
     if donation.status == DonationStatus.WITHDRAWN:
         raise AlreadyWithdrawnError("This donation was already withdrawn.")
-    raw_keys = list(donation.files.values_list("storage_key", flat=True))
     artifact_prefix = donation.artifact_prefix
     # Artifacts are content-addressed: an identical upload by another donation shares them, and
     # that donation keeps its own consent. Its copy is the same bytes, so nothing more leaks.
@@ -285,10 +374,17 @@ def _donation_withdraw_in_transaction(*, donor: User, donation: Donation, method
         if Donation.objects.filter(pk=donation.pk, status=DonationStatus.WITHDRAWN).exists():
             raise AlreadyWithdrawnError("This donation was already withdrawn.") from exc
         raise
+    # The outbox: what to delete is recorded with the withdrawal; deleted after the commit,
+    # and retried by the sweeper if storage fails then.
+    prefixes = [f"raw/{donation.pk}/"]  # every raw file (server-generated keys), any upload
+    if artifact_prefix:
+        prefixes.append(artifact_prefix)
+    pending = PendingObjectDeletion.objects.bulk_create(
+        PendingObjectDeletion(donation=donation, prefix=prefix) for prefix in prefixes
+    )
+    pending_ids = [p.pk for p in pending]
     transaction.on_commit(
-        lambda: _donation_objects_delete(
-            donation_id=str(donation.pk), raw_keys=raw_keys, artifact_prefix=artifact_prefix
-        ),
+        lambda: pending_deletions_run(pending_ids=pending_ids),
         robust=True,
     )
     return donation

@@ -46,6 +46,7 @@ from donations.services import (
     storage_delete_prefix,
 )
 from metagen.hashing import Readable
+from metagen.queueing import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -640,7 +641,7 @@ def _complete_in_transaction(session: UploadSession) -> tuple[str, UploadSession
             donation_transition(
                 donation=donation, to_status=DonationStatus.UPLOADED, actor=donation.donor
             )
-            process_donation.delay_on_commit(str(donation.pk))
+            enqueue_on_commit(process_donation, str(donation.pk))
     return _FINISHED, locked
 
 

@@ -216,6 +216,24 @@ UPLOAD_THROTTLE_RATES = {
 }
 
 # --- Celery ---------------------------------------------------------------------------------
+# Hard time limits of the long tasks (soft limit + a minute to clean up), read by the tasks, the
+# broker's visibility timeout and the sweepers.
+PROCESSING_SOFT_TIME_LIMIT = env.int("PROCESSING_SOFT_TIME_LIMIT", default=15 * 60)
+PROCESSING_TIME_LIMIT = PROCESSING_SOFT_TIME_LIMIT + 60
+RELEASE_SHARD_SOFT_TIME_LIMIT = 60 * 60  # one shard, and the final metadata task
+RELEASE_SHARD_TIME_LIMIT = RELEASE_SHARD_SOFT_TIME_LIMIT + 120
+RETRY_COUNTDOWN_MAX_S = 600  # the longest wait before a retry (metagen.faults.retry_countdown)
+TASK_LONGEST_HOLD_S = max(PROCESSING_TIME_LIMIT, RELEASE_SHARD_TIME_LIMIT) + RETRY_COUNTDOWN_MAX_S
+# Stuck work (beat sweepers, every SWEEP_INTERVAL_S): a donation `uploaded`, an accepted donation
+# without its award, a withdrawn donation whose objects are not deleted, or a draft release, that
+# waited longer than STUCK_GRACE_S; or a donation `processing` (a release `building`) with no
+# progress for its task's hard time limit plus STUCK_GRACE_S. Each is queued again.
+SWEEP_INTERVAL_S = env.int("SWEEP_INTERVAL_S", default=5 * 60)
+STUCK_GRACE_S = env.int("STUCK_GRACE_S", default=5 * 60)
+# An accepted donation is checked for its award this long after acceptance; older misses are
+# found by `manage.py sweep --all` (the sweep stays index-bounded at a million donations).
+SWEEP_LOOKBACK_S = env.int("SWEEP_LOOKBACK_S", default=7 * 24 * 60 * 60)
+
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
@@ -228,8 +246,17 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 else:
-    # Above the longest task's hard limit, so Redis never re-delivers a task still running.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # Redis hands an unacknowledged message (acks_late) to another worker after this long,
+        # so it must exceed the longest a worker may hold one: the longest hard time limit plus
+        # the longest retry countdown (a retried task waits in its worker, unacknowledged).
+        # A message whose worker was killed (kill -9 of the main process) comes back only after
+        # it too, which is why the beat sweepers re-queue stuck work much sooner (STUCK_GRACE_S).
+        "visibility_timeout": TASK_LONGEST_HOLD_S + 60 * 60,
+        # A broker that does not answer fails a publish in seconds, not minutes.
+        "socket_connect_timeout": 3,
+        "socket_timeout": 10,
+    }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="metagen")
 CELERY_TASK_IGNORE_RESULT = True
@@ -239,6 +266,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Publishing a task retries briefly, then gives up (metagen/queueing.py logs it; a sweeper sends
+# it again), so a request never waits long on a broker that is down.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 1,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_BEAT_SCHEDULE = {
     "abort-abandoned-uploads": {
         "task": "donations.abort_abandoned_uploads",
@@ -247,6 +283,24 @@ CELERY_BEAT_SCHEDULE = {
     "purge-rejected-raw": {
         "task": "donations.purge_rejected_raw",
         "schedule": 60 * 60,
+    },
+    # Sweepers: each finds work whose message was lost (broker down at the commit, worker
+    # killed) and queues it again. Idempotent, batched and index-backed.
+    "sweep-stuck-donations": {
+        "task": "processing.sweep_stuck_donations",
+        "schedule": SWEEP_INTERVAL_S,
+    },
+    "sweep-withdrawn-objects": {
+        "task": "donations.sweep_withdrawn_objects",
+        "schedule": SWEEP_INTERVAL_S,
+    },
+    "sweep-stuck-releases": {
+        "task": "releases.sweep_stuck_releases",
+        "schedule": SWEEP_INTERVAL_S,
+    },
+    "sweep-missing-awards": {
+        "task": "rewards.sweep_missing_awards",
+        "schedule": SWEEP_INTERVAL_S,
     },
 }
 
@@ -328,9 +382,8 @@ CONSENT_CONTROLLER_EMAIL = env.str("CONSENT_CONTROLLER_EMAIL", default="privacy@
 CONSENT_CONTROLLER_PHONE = env.str("CONSENT_CONTROLLER_PHONE", default="")
 CONSENT_CONTROLLER_URL = env.str("CONSENT_CONTROLLER_URL", default=SITE_URL)
 CONSENT_JURISDICTION = env.str("CONSENT_JURISDICTION", default="EU (GDPR)")
-PROCESSING_SOFT_TIME_LIMIT = env.int("PROCESSING_SOFT_TIME_LIMIT", default=15 * 60)
-PROCESSING_TIME_LIMIT = PROCESSING_SOFT_TIME_LIMIT + 60
-# Transient storage errors: retried this many times, waiting base * 2**attempt seconds (+ jitter).
+# Passing faults (metagen/faults.py: storage, database, full disk) are retried this many
+# times, waiting base * 2**attempt seconds (+ jitter).
 PROCESSING_MAX_RETRIES = env.int("PROCESSING_MAX_RETRIES", default=5)
 PROCESSING_RETRY_BACKOFF_S = env.float("PROCESSING_RETRY_BACKOFF_S", default=5.0)
 

@@ -4,19 +4,22 @@ import json
 import logging
 import shutil
 import tempfile
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.utils import timezone
 
 from donations.exceptions import TransitionError
 from donations.models import Donation, DonationFile, DonationStatus
 from donations.selectors import donation_get
-from donations.services import donation_transition
+from donations.services import donation_claim_renew, donation_transition
 from donations.uploads import donation_file_record_sha256, upload_checksums_for_file
 from metagen.hashing import CHUNK
+from processing import problems
 from processing.motion import RejectedRecording, convert_audio, convert_file
 
 logger = logging.getLogger(__name__)
@@ -89,27 +92,69 @@ def _verify_download(*, stored: DonationFile, dest: Path) -> bool:
     return True
 
 
-def donation_process(*, donation_id: str) -> Donation:
+def donation_processing_claim(
+    *, donation_id: str, claim: datetime | None = None
+) -> datetime | None:
+    """Claim a donation for one processing run; returns the run's claim, or None: leave it.
+
+    `uploaded` moves to `processing` with a new claim. A `processing` donation is claimed anew
+    when `claim` is its current claim (this task's retry, or the sweeper's take-over), or when
+    no claim is given: the first message delivered again after its worker died, which counts a
+    lost run. A stale `claim` (the sweeper took the donation over) or any other status: None.
+    """
+    donation = donation_get(donation_id=donation_id)
+    if donation.status == DonationStatus.UPLOADED:
+        now = timezone.now()
+        try:
+            with transaction.atomic(durable=True):
+                donation_transition(
+                    donation=donation, to_status=DonationStatus.PROCESSING, claimed_at=now
+                )
+        except TransitionError:
+            logger.info("donation %s was started by another run; leaving it", donation.pk)
+            return None
+        return now
+    if donation.status != DonationStatus.PROCESSING:
+        logger.info("donation %s is %s; nothing to process", donation.pk, donation.status)
+        return None
+    if claim is not None and claim != donation.claimed_at:
+        logger.info("donation %s was taken over by a later run; leaving it", donation.pk)
+        return None
+    with transaction.atomic(durable=True):
+        renewed = donation_claim_renew(
+            donation=donation, expected=donation.claimed_at, lost=claim is None
+        )
+    if renewed is None:
+        logger.info("donation %s was claimed by another run; leaving it", donation.pk)
+    elif donation.lost_runs > problems.MAX_LOST_RUNS:
+        logger.warning("donation %s: %d runs lost; giving up", donation.pk, donation.lost_runs)
+        donation_fail(
+            donation_id=donation_id,
+            code=problems.WORKER_LOST,
+            message=problems.message(problems.WORKER_LOST),
+            claim=renewed,
+        )
+        return None
+    return renewed
+
+
+def donation_process(*, donation_id: str, claim: datetime | None = None) -> Donation:
     """Run validate -> anonymize -> convert -> preview on an uploaded donation.
 
     Idempotent: a donation that is not `uploaded` or `processing` is left as it is; a re-run after
     a crash redoes the work into the same content-addressed keys and changes nothing visible.
-    Ends in `processed`, or `rejected` with a code and a message for the donor. Storage errors
-    propagate to the task, which retries the transient ones.
+    `claim` is the run's claim (donation_processing_claim); without one the run claims first.
+    Ends in `processed`, or `rejected` with a code and a message for the donor, only while the
+    claim holds. Passing faults (storage, database, full disk) propagate to the task, which
+    retries them (donation_fault).
     """
-    donation = donation_get(donation_id=donation_id)
-    if donation.status == DonationStatus.UPLOADED:
-        try:
-            with transaction.atomic(durable=True):
-                donation_transition(donation=donation, to_status=DonationStatus.PROCESSING)
-        except TransitionError:
-            # A second delivery of the task started it first; that run owns it (and if it
-            # crashes, its own late-acknowledged message comes back). Failing it here would
-            # move the donation to `failed` under the running pipeline.
-            logger.info("donation %s was started by another run; leaving it", donation.pk)
+    if claim is None:
+        claim = donation_processing_claim(donation_id=donation_id)
+        if claim is None:
             return donation_get(donation_id=donation_id)
-    elif donation.status != DonationStatus.PROCESSING:
-        logger.info("donation %s is %s; nothing to process", donation.pk, donation.status)
+    donation = donation_get(donation_id=donation_id)
+    if donation.status != DonationStatus.PROCESSING or donation.claimed_at != claim:
+        logger.info("donation %s is no longer this run's; leaving it", donation.pk)
         return donation
 
     files = {f.kind: f for f in donation.files.all()}
@@ -122,6 +167,7 @@ def donation_process(*, donation_id: str) -> Donation:
                 logger.info("donation %s rejected: upload.checksum_mismatch", donation.pk)
                 return _end(
                     donation,
+                    claim,
                     DonationStatus.REJECTED,
                     problem_code="upload.checksum_mismatch",
                     problem_message=CHECKSUM_MISMATCH_MESSAGE,
@@ -142,6 +188,7 @@ def donation_process(*, donation_id: str) -> Donation:
             logger.info("donation %s rejected: %s", donation.pk, rejection.code)
             return _end(
                 donation,
+                claim,
                 DonationStatus.REJECTED,
                 problem_code=rejection.code,
                 problem_message=rejection.message,
@@ -154,6 +201,7 @@ def donation_process(*, donation_id: str) -> Donation:
         written = _upload_artifacts(prefix=prefix, artifacts=artifacts)
         ended = _end(
             donation,
+            claim,
             DonationStatus.PROCESSED,
             artifact_prefix=prefix,
             summary=metadata,
@@ -183,16 +231,21 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     path.write_text(json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n", "utf-8")
 
 
-def donation_fail(*, donation_id: str, code: str, message: str) -> Donation:
+def donation_fail(
+    *, donation_id: str, code: str, message: str, claim: datetime | None = None
+) -> Donation:
     """Record that processing gave up (retries exhausted or time limit): status `failed`.
 
     A donation stopped before it reached `processing` (a time limit can strike that early) goes
     through `processing` first, so the history tells what happened. Anything already settled
-    is left as it is.
+    is left as it is, and so is a donation another run claimed since `claim` (when given).
     """
     donation = donation_get(donation_id=donation_id)
     if donation.status not in {DonationStatus.UPLOADED, DonationStatus.PROCESSING}:
         return donation
+    where = {"claimed_at": claim} if claim is not None else None
+    if where and donation.status == DonationStatus.UPLOADED:
+        return donation  # a claimed run never saw it `uploaded`: some other move came between
     try:
         with transaction.atomic(durable=True):
             if donation.status == DonationStatus.UPLOADED:
@@ -200,6 +253,7 @@ def donation_fail(*, donation_id: str, code: str, message: str) -> Donation:
             return donation_transition(
                 donation=donation,
                 to_status=DonationStatus.FAILED,
+                where=where,
                 problem_code=code,
                 problem_message=message,
             )
@@ -208,10 +262,12 @@ def donation_fail(*, donation_id: str, code: str, message: str) -> Donation:
         return donation_get(donation_id=donation.pk)
 
 
-def _end(donation: Donation, status: str, **fields: Any) -> Donation:
+def _end(donation: Donation, claim: datetime, status: str, **fields: Any) -> Donation:
     try:
         with transaction.atomic(durable=True):
-            return donation_transition(donation=donation, to_status=status, **fields)
+            return donation_transition(
+                donation=donation, to_status=status, where={"claimed_at": claim}, **fields
+            )
     except TransitionError:
         # Withdrawn (or otherwise moved) while we worked: leave it as the other move left it.
         logger.info("donation %s moved while processing; result discarded", donation.pk)

@@ -29,6 +29,7 @@ from consent.selectors import consent_event_effective_subquery
 from donations.models import Donation, DonationStatus
 from metagen.checks import site_url_missing
 from metagen.hashing import CHUNK, sha256_stream
+from metagen.queueing import enqueue, enqueue_on_commit
 from processing.motion.anonymize import height_of, noise_factor
 from processing.motion.errors import RejectedRecording
 from processing.motion.limits import REFERENCE_HEIGHT_M
@@ -120,7 +121,7 @@ def release_create(
             notes=notes,
             shard_target_bytes=shard_target_bytes or DEFAULT_SHARD_TARGET_BYTES,
         )
-        build_release.delay_on_commit(release.pk)
+        enqueue_on_commit(build_release, release.pk)
     return release
 
 
@@ -377,9 +378,9 @@ def release_build_fan_out(*, release_id: int) -> Release:
         ReleaseShard.objects.filter(release=release, done=False).values_list("index", flat=True)
     )
     for index in pending:
-        build_release_shard.delay(release.pk, index)
+        enqueue(build_release_shard, release.pk, index)
     if not pending:
-        build_release_finalize.delay(release.pk)
+        enqueue(build_release_finalize, release.pk)
     return release
 
 
@@ -410,7 +411,7 @@ def release_shard_build(*, release_id: int, index: int, queue_next: bool = True)
     if shard.done or release.status != Release.Status.BUILDING:
         remaining = ReleaseShard.objects.filter(release=release, done=False).exists()
         if not remaining and queue_next and release.status == Release.Status.BUILDING:
-            build_release_finalize.delay(release.pk)  # its first queuing may have been lost
+            enqueue(build_release_finalize, release.pk)  # its first queuing may have been lost
         return not remaining
 
     items = list(
@@ -449,7 +450,7 @@ def release_shard_build(*, release_id: int, index: int, queue_next: bool = True)
         ReleaseShard.objects.filter(pk=shard.pk, done=False).update(done=True, files=entries)
         remaining = ReleaseShard.objects.filter(release=release, done=False).exists()
         if not remaining and queue_next:
-            build_release_finalize.delay_on_commit(release.pk)
+            enqueue_on_commit(build_release_finalize, release.pk)
     return not remaining
 
 
