@@ -161,3 +161,13 @@ def donation_get(*, donation_id: UUID | str) -> Donation:
 
 def donation_get_or_none(*, donation_id: UUID | str) -> Donation | None:
     return Donation.objects.filter(pk=donation_id).first()
+
+
+def donations_in_status_between(
+    *, status: str, after: datetime, before: datetime
+) -> QuerySet[Donation]:
+    """Donations in `status` whose last move lies in [after, before), oldest first: for the
+    sweepers of later apps, through the (status, updated_at) index."""
+    return Donation.objects.filter(
+        status=status, updated_at__gte=after, updated_at__lt=before
+    ).order_by("updated_at", "pk")

@@ -10,13 +10,15 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Exists, OuterRef, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from accounts.models import User
-from donations.selectors import donation_get_if_ever_accepted
+from donations.models import DonationStatus
+from donations.selectors import donation_get_if_ever_accepted, donations_in_status_between
+from metagen.queueing import enqueue
 from rewards.exceptions import PayoutTransitionError, RewardError
 from rewards.models import LedgerEntry, PayoutRequest, RewardAccount, RewardRule
 from rewards.selectors import (
@@ -318,3 +320,41 @@ def reward_account_set_leaderboard(*, user: User, opt_in: bool) -> RewardAccount
         account.leaderboard_opt_in = opt_in
         account.save(update_fields=["leaderboard_opt_in"])
     return account
+
+
+def awards_requeue_missing(*, batch: int = 500) -> dict[str, int]:
+    """Queue the award of accepted donations that have none (its message was lost: the broker
+    was down at the acceptance's commit, or the task failed for good).
+
+    Looks at donations accepted between SWEEP_LOOKBACK_S and STUCK_GRACE_S ago (the window keeps
+    the sweep bounded through the (status, updated_at) index at a million donations), in
+    batches, and queues `rewards.award_for_donation` for each without an award entry. Does
+    nothing while no reward rule is in force (nothing could be awarded). Idempotent: the award
+    itself credits once. Returns and logs the counts.
+    """
+    counts = {"awards_requeued": 0}
+    if reward_rule_in_force() is None:
+        logger.info("sweep missing awards: no reward rule in force; %s", counts)
+        return counts
+    now = timezone.now()
+    accepted = donations_in_status_between(
+        status=DonationStatus.ACCEPTED,
+        after=now - timedelta(seconds=settings.SWEEP_LOOKBACK_S),
+        before=now - timedelta(seconds=settings.STUCK_GRACE_S),
+    ).exclude(
+        Exists(LedgerEntry.objects.filter(donation_id=OuterRef("pk"), kind=LedgerEntry.Kind.AWARD))
+    )
+    last: tuple[datetime, UUID] | None = None
+    while True:
+        page = accepted
+        if last is not None:
+            page = page.filter(Q(updated_at__gt=last[0]) | Q(updated_at=last[0], pk__gt=last[1]))
+        rows = list(page.values_list("updated_at", "pk")[:batch])
+        for _updated_at, donation_id in rows:
+            enqueue("rewards.award_for_donation", str(donation_id))
+        counts["awards_requeued"] += len(rows)
+        if len(rows) < batch:
+            break
+        last = rows[-1]
+    logger.info("sweep missing awards: %s", counts)
+    return counts

@@ -1,7 +1,7 @@
 from celery import shared_task
 from django.db import OperationalError
 
-from rewards.services import reward_award_for_donation
+from rewards.services import awards_requeue_missing, reward_award_for_donation
 
 
 @shared_task(
@@ -24,3 +24,17 @@ def award_for_donation(donation_id: str) -> None:
     entry and adds nothing. Lost database connections retry with backoff.
     """
     reward_award_for_donation(donation_id=donation_id)
+
+
+@shared_task(
+    name="rewards.sweep_missing_awards",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    soft_time_limit=10 * 60,
+    time_limit=11 * 60,
+)
+def sweep_missing_awards() -> None:
+    """Queue the award of accepted donations that have none (beat, every SWEEP_INTERVAL_S;
+    rewards.services.awards_requeue_missing). Idempotent."""
+    awards_requeue_missing()

@@ -4,6 +4,7 @@ PostgreSQL and Redis are started by scripts/test; the environment it exports poi
 at them. Nothing here is mocked: storage calls cross HTTP and tasks run in other processes.
 """
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -340,3 +341,31 @@ def process_here(donation_id: object):  # type: ignore[no-untyped-def]
         timeout=90,
         what="the donation's processing to settle",
     )
+
+
+def closed_port() -> int:
+    """A local TCP port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def broker_unreachable() -> Iterator[None]:
+    """Point this process's Celery app at a closed port: every publish meets a real refused
+    connection, as when Redis is down. The app's connection pools are set aside on the way in
+    (so nothing already connected slips through) and put back on the way out."""
+    from metagen.celery import app
+
+    # Publishing reads broker_write_url; Celery lets CELERY_BROKER_URL in the environment win
+    # over broker_url, but not over broker_write_url.
+    saved = (app.conf.broker_write_url, app._pool, app.amqp._producer_pool)
+    app._pool = app.amqp._producer_pool = None
+    port = closed_port()
+    app.conf.broker_write_url = f"redis://127.0.0.1:{port}/0"
+    try:
+        if app.connection_for_write().port != port:
+            pytest.fail("broker_unreachable did not redirect publishing")
+        yield
+    finally:
+        app.conf.broker_write_url, app._pool, app.amqp._producer_pool = saved
