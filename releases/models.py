@@ -72,6 +72,11 @@ class Release(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     notes = models.TextField(blank=True)
     problem = models.TextField(blank=True)
+    # Which step of the build failed ("planning", "shard 3", "final files"); `problem` says why.
+    failed_step = models.CharField(max_length=64, blank=True)
+    # The build's last sign of life: queued, planned, a shard done, retried. The sweeper queues a
+    # draft (or resumes a building release) that has shown none for too long.
+    progress_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -91,6 +96,7 @@ class Release(models.Model):
         constraints = [
             models.UniqueConstraint(fields=("dataset", "version"), name="unique_release_version")
         ]
+        indexes = [models.Index(fields=("status", "progress_at"), name="release_status_progress")]
 
     def __str__(self) -> str:
         return f"{self.dataset.slug} {self.version}"

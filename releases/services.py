@@ -120,6 +120,7 @@ def release_create(
             created_by=curator,
             notes=notes,
             shard_target_bytes=shard_target_bytes or DEFAULT_SHARD_TARGET_BYTES,
+            progress_at=timezone.now(),
         )
         enqueue_on_commit(build_release, release.pk)
     return release
@@ -351,6 +352,7 @@ def release_plan(*, release_id: int) -> Release:
             shard_count=planner.count,
             shard_target_bytes=target,
             excluded=excluded,
+            progress_at=timezone.now(),
         )
         release.excluded = excluded
         release.status = Release.Status.BUILDING
@@ -446,8 +448,13 @@ def release_shard_build(*, release_id: int, index: int, queue_next: bool = True)
 
     with transaction.atomic(durable=True):
         # Completions take the release's row lock in turn, so exactly one sees none left.
-        Release.objects.select_for_update().get(pk=release.pk)
+        current = Release.objects.select_for_update().get(pk=release.pk)
+        if current.status != Release.Status.BUILDING:
+            # The build failed meanwhile: its partial objects are cleaned up or adopted on retry,
+            # and this shard is redone then, so it must not count as done now.
+            return False
         ReleaseShard.objects.filter(pk=shard.pk, done=False).update(done=True, files=entries)
+        Release.objects.filter(pk=release.pk).update(progress_at=timezone.now())
         remaining = ReleaseShard.objects.filter(release=release, done=False).exists()
         if not remaining and queue_next:
             enqueue_on_commit(build_release_finalize, release.pk)
@@ -708,9 +715,25 @@ def release_build(*, release_id: int) -> Release:
     return release_finalize(release_id=release.pk)
 
 
-def release_fail(*, release_id: int, problem: str) -> None:
+def release_fail(*, release_id: int, step: str, problem: str) -> bool:
+    """Record that the build gave up at `step` ("planning", "shard 3", "final files") and why:
+    the release moves from `draft` or `building` to `failed`, shown to curators, who can retry
+    it (releases.recovery.release_retry). Returns whether it moved (a release that moved on is
+    left alone)."""
     release = Release.objects.get(pk=release_id)
-    _move(release, Release.Status.BUILDING, Release.Status.FAILED, problem=problem)
+    fields = {"problem": problem[:1000], "failed_step": step}
+    moved = (
+        _move(release, release.status, Release.Status.FAILED, **fields)
+        if release.status
+        in (
+            Release.Status.DRAFT,
+            Release.Status.BUILDING,
+        )
+        else False
+    )
+    if moved:
+        logger.warning("release %s failed at %s: %s", release.pk, step, problem[:200])
+    return moved
 
 
 def release_publish(*, release: Release, curator: User) -> Release:

@@ -10,19 +10,27 @@ import ctypes.util
 import logging
 import platform
 
-from botocore.exceptions import ConnectionError as BotoConnectionError
-from celery import shared_task
+from celery import Task, shared_task
+from django.conf import settings
 
+from metagen.faults import fault_of, retry_countdown
+from releases.recovery import (
+    STEP_FINAL,
+    STEP_PLANNING,
+    release_build_failed,
+    releases_requeue_stuck,
+    step_shard,
+)
 from releases.services import (
     release_build_fan_out,
-    release_fail,
     release_finalize,
     release_shard_build,
 )
 
 logger = logging.getLogger(__name__)
 
-TRANSIENT = (BotoConnectionError, ConnectionError, TimeoutError)
+# Passing faults (metagen.faults) retry a step this many times, with backoff, before it fails.
+STEP_MAX_RETRIES = 5
 _LIBC = ctypes.util.find_library("c")
 
 
@@ -34,26 +42,36 @@ def _return_freed_memory() -> None:
         ctypes.CDLL(_LIBC).malloc_trim(0)
 
 
-FAILED = "The build failed; see the worker log."
+def _retry_or_fail(task: Task, exc: Exception, *, release_id: int, step: str) -> None:  # type: ignore[type-arg]
+    """Retry this step when the fault passes and retries remain; otherwise record the failed
+    step and its reason on the release (releases.recovery.release_build_failed) and re-raise,
+    keeping the trace in the worker log."""
+    if fault_of(exc) is not None and task.request.retries < STEP_MAX_RETRIES:
+        countdown = retry_countdown(attempt=task.request.retries, base=5.0, cap=300.0)
+        raise task.retry(exc=exc, countdown=countdown) from exc
+    logger.exception("release %s: %s failed", release_id, step)
+    release_build_failed(release_id=release_id, step=step, exc=exc)
+    raise exc
 
 
 @shared_task(
     name="releases.build_release",
+    bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
     ignore_result=True,
+    max_retries=None,  # bounded by STEP_MAX_RETRIES
     soft_time_limit=30 * 60,
     time_limit=30 * 60 + 120,
 )
-def build_release(release_id: int) -> None:
-    """Plan a release and queue its shard tasks (releases.services.release_build_fan_out).
-    Safe to deliver twice: a planned release only has its unfinished shards queued again."""
+def build_release(self, release_id: int) -> None:  # type: ignore[no-untyped-def]
+    """Plan a release and queue its shard tasks (releases.services.release_build_fan_out), or
+    resume a planned one: only its unfinished shards (or the final task) are queued. Safe to
+    deliver twice; the sweeper and a curator's retry send it again."""
     try:
         release_build_fan_out(release_id=release_id)
-    except Exception:
-        logger.exception("release %s planning failed", release_id)
-        release_fail(release_id=release_id, problem=FAILED)
-        raise
+    except Exception as exc:
+        _retry_or_fail(self, exc, release_id=release_id, step=STEP_PLANNING)
 
 
 @shared_task(
@@ -62,42 +80,48 @@ def build_release(release_id: int) -> None:
     acks_late=True,
     reject_on_worker_lost=True,
     ignore_result=True,
-    max_retries=5,
-    soft_time_limit=60 * 60,
-    time_limit=60 * 60 + 120,
+    max_retries=None,  # bounded by STEP_MAX_RETRIES
+    soft_time_limit=settings.RELEASE_SHARD_SOFT_TIME_LIMIT,
+    time_limit=settings.RELEASE_SHARD_TIME_LIMIT,
 )
 def build_release_shard(self, release_id: int, index: int) -> None:  # type: ignore[no-untyped-def]
-    """Write one shard (releases.services.release_shard_build). Idempotent; transient storage
-    errors retry this shard alone with backoff; after the last retry the release fails."""
+    """Write one shard (releases.services.release_shard_build). Idempotent; passing faults
+    retry this shard alone with backoff; after the last retry the release fails at this shard."""
     try:
         release_shard_build(release_id=release_id, index=index)
         _return_freed_memory()
-    except TRANSIENT as exc:
-        if self.request.retries < self.max_retries:
-            raise self.retry(exc=exc, countdown=min(300, 5 * 2**self.request.retries)) from exc
-        logger.exception("release %s shard %s failed after retries", release_id, index)
-        release_fail(release_id=release_id, problem=FAILED)
-        raise
-    except Exception:
-        logger.exception("release %s shard %s failed", release_id, index)
-        release_fail(release_id=release_id, problem=FAILED)
-        raise
+    except Exception as exc:
+        _retry_or_fail(self, exc, release_id=release_id, step=step_shard(index))
 
 
 @shared_task(
     name="releases.build_release_finalize",
+    bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
     ignore_result=True,
-    soft_time_limit=60 * 60,
-    time_limit=60 * 60 + 120,
+    max_retries=None,  # bounded by STEP_MAX_RETRIES
+    soft_time_limit=settings.RELEASE_SHARD_SOFT_TIME_LIMIT,
+    time_limit=settings.RELEASE_SHARD_TIME_LIMIT,
 )
-def build_release_finalize(release_id: int) -> None:
+def build_release_finalize(self, release_id: int) -> None:  # type: ignore[no-untyped-def]
     """Write index, metadata, manifest and checksums; mark built (release_finalize).
-    Idempotent: a release no longer building is left alone."""
+    Idempotent: a release no longer building is left alone. Passing faults retry it."""
     try:
         release_finalize(release_id=release_id)
-    except Exception:
-        logger.exception("release %s finalize failed", release_id)
-        release_fail(release_id=release_id, problem=FAILED)
-        raise
+    except Exception as exc:
+        _retry_or_fail(self, exc, release_id=release_id, step=STEP_FINAL)
+
+
+@shared_task(
+    name="releases.sweep_stuck_releases",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    soft_time_limit=10 * 60,
+    time_limit=11 * 60,
+)
+def sweep_stuck_releases() -> None:
+    """Queue drafts whose build was lost and resume stalled builds (beat, every
+    SWEEP_INTERVAL_S; releases.recovery.releases_requeue_stuck). Idempotent."""
+    releases_requeue_stuck()

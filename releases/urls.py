@@ -28,4 +28,5 @@ urlpatterns = [
     ),
     path("curate/releases/new/", views.release_create_view, name="create"),
     path("curate/releases/<int:release_id>/publish/", views.release_publish_view, name="publish"),
+    path("curate/releases/<int:release_id>/retry/", views.release_retry_view, name="retry"),
 ]

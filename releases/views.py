@@ -34,6 +34,7 @@ from releases.exceptions import ReleaseError
 from releases.feeds import withdrawals_atom, withdrawals_json
 from releases.forms import ReleaseCreateForm
 from releases.models import Dataset, Release, ReleaseFile
+from releases.recovery import release_retry
 from releases.selectors import (
     dataset_get_public,
     dataset_list_public,
@@ -284,3 +285,17 @@ def release_publish_view(request: HttpRequest, release_id: int) -> HttpResponse:
         return redirect("donations:curation_queue")
     messages.success(request, _("Published."))
     return redirect("releases:release", slug=release.dataset.slug, version=release.version)
+
+
+@curator_required
+@require_POST
+def release_retry_view(request: HttpRequest, release_id: int) -> HttpResponse:
+    """Retry a failed build from the step that failed (releases.recovery.release_retry)."""
+    release = get_object_or_404(Release, pk=release_id)
+    try:
+        release_retry(release=release, curator=request.user)  # type: ignore[arg-type]
+    except ReleaseError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("The build was queued again from the step that failed."))
+    return redirect("donations:curation_queue")

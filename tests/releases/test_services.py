@@ -70,7 +70,9 @@ def test_an_empty_release_builds_with_its_metadata_and_no_shard(curator, dataset
 def test_a_failed_build_records_the_problem_and_is_not_rebuilt(curator, dataset):
     release = release_create(dataset=dataset, version="1.0.0", curator=curator)
     Release.objects.filter(pk=release.pk).update(status=Release.Status.BUILDING)
-    release_fail(release_id=release.pk, problem="The build failed; see the worker log.")
+    release_fail(
+        release_id=release.pk, step="shard 0", problem="The build failed; see the worker log."
+    )
 
     assert release_build(release_id=release.pk).status == Release.Status.FAILED
     assert Release.objects.get(pk=release.pk).problem == "The build failed; see the worker log."
