@@ -231,7 +231,7 @@ TASK_LONGEST_HOLD_S = max(PROCESSING_TIME_LIMIT, RELEASE_SHARD_TIME_LIMIT) + RET
 SWEEP_INTERVAL_S = env.int("SWEEP_INTERVAL_S", default=5 * 60)
 STUCK_GRACE_S = env.int("STUCK_GRACE_S", default=5 * 60)
 # An accepted donation is checked for its award this long after acceptance; older misses are
-# found by `manage.py sweep --all` (the sweep stays index-bounded at a million donations).
+# found by `manage.py sweep --lookback-s N` (the sweep stays index-bounded at a million donations).
 SWEEP_LOOKBACK_S = env.int("SWEEP_LOOKBACK_S", default=7 * 24 * 60 * 60)
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")

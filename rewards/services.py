@@ -322,11 +322,12 @@ def reward_account_set_leaderboard(*, user: User, opt_in: bool) -> RewardAccount
     return account
 
 
-def awards_requeue_missing(*, batch: int = 500) -> dict[str, int]:
+def awards_requeue_missing(*, batch: int = 500, lookback_s: int | None = None) -> dict[str, int]:
     """Queue the award of accepted donations that have none (its message was lost: the broker
     was down at the acceptance's commit, or the task failed for good).
 
-    Looks at donations accepted between SWEEP_LOOKBACK_S and STUCK_GRACE_S ago (the window keeps
+    Looks at donations accepted between `lookback_s` (default SWEEP_LOOKBACK_S) and
+    STUCK_GRACE_S ago (the window keeps
     the sweep bounded through the (status, updated_at) index at a million donations), in
     batches, and queues `rewards.award_for_donation` for each without an award entry. Does
     nothing while no reward rule is in force (nothing could be awarded). Idempotent: the award
@@ -339,7 +340,7 @@ def awards_requeue_missing(*, batch: int = 500) -> dict[str, int]:
     now = timezone.now()
     accepted = donations_in_status_between(
         status=DonationStatus.ACCEPTED,
-        after=now - timedelta(seconds=settings.SWEEP_LOOKBACK_S),
+        after=now - timedelta(seconds=lookback_s or settings.SWEEP_LOOKBACK_S),
         before=now - timedelta(seconds=settings.STUCK_GRACE_S),
     ).exclude(
         Exists(LedgerEntry.objects.filter(donation_id=OuterRef("pk"), kind=LedgerEntry.Kind.AWARD))

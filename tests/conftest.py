@@ -369,3 +369,23 @@ def broker_unreachable() -> Iterator[None]:
         yield
     finally:
         app.conf.broker_write_url, app._pool, app.amqp._producer_pool = saved
+
+
+@contextlib.contextmanager
+def storage_unreachable() -> Iterator[None]:
+    """Point this process's object storage (django-storages' S3Storage) at a closed port: every
+    storage call meets a real refused connection, as when S3 is down. Its cached clients are set
+    aside on the way in and put back on the way out."""
+    import threading
+
+    from django.core.files.storage import default_storage
+
+    default_storage.exists("warm-up")  # the lazy wrapper builds the real storage
+    storage = default_storage._wrapped
+    saved = (storage.endpoint_url, storage._connections, storage._bucket)
+    storage.endpoint_url = f"http://127.0.0.1:{closed_port()}"
+    storage._connections, storage._bucket = threading.local(), None
+    try:
+        yield
+    finally:
+        storage.endpoint_url, storage._connections, storage._bucket = saved
