@@ -208,7 +208,10 @@ def donation_process(*, donation_id: str, claim: datetime | None = None) -> Dona
             problem_code="",
             problem_message="",
         )
-        if ended.status != DonationStatus.PROCESSED:
+        # Withdrawn (or otherwise settled) while we worked: our objects go. Still `processing`
+        # means another run took the claim over and may be writing the same content-addressed
+        # keys right now: they are its too, so nothing is deleted.
+        if ended.status not in (DonationStatus.PROCESSED, DonationStatus.PROCESSING):
             _discard_artifacts(donation=ended, prefix=prefix, keys=written)
         return ended
     finally:
