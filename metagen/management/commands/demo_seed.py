@@ -1,9 +1,13 @@
 """Demo data for the embedded default: three accounts and a published release of generated data.
 
 Everything is generated here (processing.motion.synthetic); no third-party sample is used.
-Safe to run again: it does nothing once the demo donor exists.
+Safe to run again: it does nothing once the demo donor exists. The accounts include a curator
+(staff) with a published password, so it refuses to run unless DEBUG is on or `--force` is given.
 """
 
+from argparse import ArgumentParser
+
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError
 
@@ -31,7 +35,19 @@ RECORDINGS = 3
 class Command(BaseCommand):
     help = "Create demo accounts and a published release built from generated recordings."
 
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Seed even though DEBUG is off (creates staff logins with a public password).",
+        )
+
     def handle(self, *args: object, **options: object) -> None:
+        if not settings.DEBUG and not options["force"]:
+            raise CommandError(
+                "demo_seed creates staff accounts with a published password and runs only with "
+                "DJANGO_DEBUG=true. Pass --force to seed this database anyway."
+            )
         if not User.objects.filter(email=ACCOUNTS["donor"]).exists():
             self._seed()
         self.stdout.write(self.style.SUCCESS(f"Demo logins (password for all: {DEMO_PASSWORD})"))
