@@ -5,19 +5,27 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
-from accounts.selectors import user_is_curator
+from accounts.permissions import Capability, user_can
 
 View = Callable[..., HttpResponse]
 
 
-def curator_required(view: View) -> View:
-    """Signed-in curators only: others signed in get 403, anonymous visitors the login page."""
+def capability_required(capability: Capability) -> Callable[[View], View]:
+    """Signed-in people whose roles hold `capability` (accounts.permissions.MATRIX) only: others
+    signed in get 403, anonymous visitors the login page."""
 
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-        if not user_is_curator(user=request.user):  # type: ignore[arg-type]
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
+    def decorator(view: View) -> View:
+        @login_required
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+            if not user_can(user=request.user, capability=capability):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
 
-    return wrapper
+        return wrapper
+
+    return decorator
+
+
+# The curation pages: the queue, the curator's replay, decisions.
+curator_required = capability_required(Capability.REVIEW_DONATIONS)

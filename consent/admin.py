@@ -5,15 +5,14 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from accounts.selectors import user_is_curator
+from accounts.permissions import Capability, user_can
 from consent.models import ConsentDocument, ConsentEvent
 from consent.scopes import ALL_SCOPES
 from consent.services import ConsentError, consent_document_publish
 
 
 def _may_publish(request: HttpRequest) -> bool:
-    user = request.user
-    return bool(user.is_active and (user.is_superuser or user_is_curator(user=user)))  # type: ignore[arg-type]
+    return user_can(user=request.user, capability=Capability.PUBLISH_CONSENT_DOCUMENT)
 
 
 class ConsentDocumentPublishForm(forms.ModelForm):

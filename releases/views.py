@@ -15,8 +15,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.decorators import curator_required
+from accounts.decorators import capability_required
 from accounts.models import User
+from accounts.permissions import Capability
 from releases.access import (
     Access,
     Unsatisfiable,
@@ -252,7 +253,7 @@ def downloader(request: HttpRequest) -> FileResponse:
     return response
 
 
-@curator_required
+@capability_required(Capability.PUBLISH_RELEASES)
 @require_POST
 def release_create_view(request: HttpRequest) -> HttpResponse:
     form = ReleaseCreateForm(request.POST)
@@ -274,7 +275,7 @@ def release_create_view(request: HttpRequest) -> HttpResponse:
     return redirect("donations:curation_queue")
 
 
-@curator_required
+@capability_required(Capability.PUBLISH_RELEASES)
 @require_POST
 def release_publish_view(request: HttpRequest, release_id: int) -> HttpResponse:
     release = get_object_or_404(Release, pk=release_id)

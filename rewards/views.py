@@ -1,6 +1,5 @@
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -8,6 +7,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.decorators import capability_required
+from accounts.permissions import Capability
 from rewards.exceptions import RewardError
 from rewards.forms import LeaderboardForm, PayoutRequestForm
 from rewards.selectors import (
@@ -117,8 +118,9 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
     return render(request, "rewards/leaderboard.html", {"rows": leaderboard_list()})
 
 
-@staff_member_required
+@capability_required(Capability.PAY_DONORS)
 def approved_payouts_export(request: HttpRequest) -> HttpResponse:
-    """Approved payouts awaiting payment, as CSV for the payment system (staff only)."""
+    """Approved payouts awaiting payment, with each donor's email, as CSV for the payment system:
+    for the people who pay donors only (admins), not every staff member."""
     body = approved_payouts_csv(payout_list_approved())
     return _csv_response(body, f"metagen-approved-payouts-{timezone.localdate().isoformat()}.csv")

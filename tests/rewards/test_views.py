@@ -205,7 +205,7 @@ def test_the_leaderboard_shows_only_donors_who_opted_in_by_pseudonym(
     assert "Quick Fox" not in client.get(reverse("rewards:leaderboard")).content.decode()
 
 
-def test_the_approved_payouts_export_is_for_staff_and_lists_approved_payouts_only(
+def test_the_approved_payouts_export_is_for_admins_and_lists_approved_payouts_only(
     client, donor, curator, admin_user, settings
 ):
     settings.REWARDS_PAYOUT_MINIMUM = 100
@@ -216,7 +216,7 @@ def test_the_approved_payouts_export_is_for_staff_and_lists_approved_payouts_onl
     url = reverse("rewards:approved_payouts_export")
 
     client.force_login(donor)
-    assert client.get(url).status_code == 302  # to the admin login
+    assert client.get(url).status_code == 403
     client.force_login(admin_user)
     lines = client.get(url).content.decode().splitlines()
 
@@ -225,6 +225,31 @@ def test_the_approved_payouts_export_is_for_staff_and_lists_approved_payouts_onl
     assert lines[1].startswith(f"{approved.pk},")
     assert f",200,{donor.public_id},{donor.email}" in lines[1]
     assert str(pending.pk) not in "\n".join(lines)
+
+
+def test_a_curator_cannot_download_the_donors_email_addresses_of_approved_payouts(
+    client, donor, curator, admin_user, settings
+):
+    # Curators are staff, but they review recordings; only admins pay people (accounts.permissions).
+    settings.REWARDS_PAYOUT_MINIMUM = 100
+    fund(donor, 500, curator)
+    payout_approve(payout=payout_request_create(user=donor, credits=200), admin=admin_user)
+    url = reverse("rewards:approved_payouts_export")
+
+    client.force_login(curator)
+    response = client.get(url)
+
+    assert response.status_code == 403
+    assert donor.email not in response.content.decode()
+
+
+def test_the_approved_payouts_export_sends_anonymous_visitors_to_the_login_page(client):
+    url = reverse("rewards:approved_payouts_export")
+
+    response = client.get(url)
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('account_login')}?next={url}"
 
 
 def test_an_admin_rejects_a_payout_with_a_note_and_the_held_credits_come_back(
