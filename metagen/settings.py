@@ -5,6 +5,7 @@ storage, Celery over its filesystem transport), which is what the README's run c
 Production sets the variables listed in README.md (docker-compose.yml wires every one of them).
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -45,6 +46,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "allauth",
     "allauth.account",
+    "axes",
     "metagen",
     "accounts",
     "consent",
@@ -65,6 +67,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Last, as axes requires: turns a lockout flagged during authentication into its response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "metagen.urls"
@@ -112,6 +116,8 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 # --- Accounts -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses any authentication while the account or address is locked out (axes).
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
@@ -132,10 +138,11 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[MetaGen] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = env.str("ACCOUNT_DEFAULT_HTTP_PROTOCOL", default="http")
-# Failed sign-ins are limited per IP and per account on the shared (Redis) cache, so every web
-# process counts the same attempts. allauth's format: "<count>/<period>/<key>".
+# allauth's limits on its own forms, on the shared (Redis) cache so every web process counts the
+# same attempts; format "<count>/<period>/<key>". Failed sign-ins per account are limited for
+# every login surface by django-axes (see "Security headers / login limits" below).
 ACCOUNT_RATE_LIMITS = {
-    "login_failed": env.str("ACCOUNT_RATE_LIMIT_LOGIN_FAILED", default="10/m/ip,5/5m/key"),
+    "login_failed": env.str("ACCOUNT_RATE_LIMIT_LOGIN_FAILED", default="10/m/ip"),
     "login": "30/m/ip",
     "signup": "20/m/ip",
     "reset_password": "20/m/ip,5/m/key",
@@ -362,6 +369,25 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+
+# --- Security headers / login limits -------------------------------------------------------
+# django-axes counts failed authentications on every login surface (the site's and the admin's)
+# in the database: after LOGIN_FAILURE_LIMIT failures for one account, or from one client
+# address, further sign-ins there are refused (429) until LOGIN_LOCKOUT_MINUTES pass without a
+# failure. The client address is allauth's (DJANGO_TRUSTED_PROXY_COUNT proxies in front are
+# trusted to append to X-Forwarded-For); behind a proxy it must be set, or every client shares
+# the proxy's address and one person's failures lock everyone out.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("DJANGO_TRUSTED_PROXY_COUNT", default=0)
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=5))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_CALLABLE = "accounts.login_limits.login_username"
+AXES_CLIENT_IP_CALLABLE = "accounts.login_limits.client_ip"
+AXES_CLIENT_STR_CALLABLE = "accounts.login_limits.client_str"
+AXES_LOCKOUT_CALLABLE = "accounts.login_limits.lockout_response"
+# Only failed attempts are kept (and only until they expire); successful sign-ins are not logged.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
 
 # --- Logging: never personal data or file contents, so only ids and codes are logged --------
 LOGGING = {
