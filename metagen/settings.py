@@ -7,9 +7,11 @@ Production sets the variables listed in README.md (docker-compose.yml wires ever
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from botocore.config import Config as BotoConfig
+from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -47,6 +49,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "axes",
+    "csp",
     "metagen",
     "accounts",
     "consent",
@@ -58,6 +61,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -388,6 +393,49 @@ AXES_LOCKOUT_CALLABLE = "accounts.login_limits.lockout_response"
 # Only failed attempts are kept (and only until they expire); successful sign-ins are not logged.
 AXES_DISABLE_ACCESS_LOG = True
 AXES_VERBOSE = False
+
+# Content-Security-Policy (django-csp) on every response: scripts, styles and everything else
+# from the site itself only, no inline script or style anywhere (the API docs load Swagger UI's
+# init script as a file: SpectacularSwaggerSplitView). Browsers PUT upload parts straight to the
+# object storage endpoint, so its origin may be connected to. data: images are Swagger UI's icons.
+if STORAGE_BACKEND == "s3":
+    _endpoint = urlsplit(
+        _object_storage["OPTIONS"]["endpoint_url"]
+        or f"https://s3.{_object_storage['OPTIONS']['region_name']}.amazonaws.com"
+    )
+    _upload_origins = [f"{_endpoint.scheme}://{_endpoint.netloc}"]
+else:
+    _upload_origins = []
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF, *_upload_origins],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+# Permissions-Policy (django-permissions-policy): no page uses these browser features.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "usb",
+    )
+}
 
 # --- Logging: never personal data or file contents, so only ids and codes are logged --------
 LOGGING = {

@@ -81,7 +81,10 @@ def test_a_new_donor_signs_up_consents_uploads_with_a_resume_previews_and_withdr
     assert "What researchers will see" in page.content()
     page.wait_for_selector("#replay[data-state=paused]")
     page.get_by_role("button", name="Play").click()
-    page.wait_for_function("Number(document.querySelector('#replay').dataset.frame) >= 5")
+    wait_for(
+        lambda: page.evaluate("Number(document.querySelector('#replay').dataset.frame) >= 5"),
+        what="the replay to advance",
+    )
     page.get_by_role("button", name="Pause").click()
 
     # Taking it back: two clicks, told first what withdrawal can and cannot undo.

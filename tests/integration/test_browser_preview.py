@@ -67,7 +67,10 @@ def test_the_replay_plays_and_scrubs_the_anonymized_motion(
 
     play = page.get_by_role("button", name="Play")
     play.click()
-    page.wait_for_function(f"Number(document.querySelector('{PLAYER}').dataset.frame) >= 10")
+    wait_for(
+        lambda: page.evaluate(f"Number(document.querySelector('{PLAYER}').dataset.frame) >= 10"),
+        what="the replay to advance",
+    )
     page.get_by_role("button", name="Pause").click()
     paused_at = _frame(page)
     assert page.get_attribute(PLAYER, "data-state") == "paused"
@@ -89,7 +92,10 @@ def test_the_replay_plays_and_scrubs_the_anonymized_motion(
     # Play from the end starts over, and playback runs to the end and stops by itself.
     scrubber.press("End")
     page.get_by_role("button", name="Play").click()
-    page.wait_for_function(f"document.querySelector('{PLAYER}').dataset.frame !== '89'")
+    wait_for(
+        lambda: page.evaluate(f"document.querySelector('{PLAYER}').dataset.frame !== '89'"),
+        what="the replay to advance",
+    )
     page.wait_for_selector(f"{PLAYER}[data-state=paused]", timeout=20_000)
     assert _frame(page) == 89
 
@@ -160,7 +166,10 @@ def test_the_page_follows_processing_and_reveals_the_replay_without_a_reload(
     assert "Processing" in timeline
     assert "Processed" in timeline
     page.get_by_role("button", name="Play").click()
-    page.wait_for_function(f"Number(document.querySelector('{PLAYER}').dataset.frame) > 0")
+    wait_for(
+        lambda: page.evaluate(f"Number(document.querySelector('{PLAYER}').dataset.frame) > 0"),
+        what="the replay to advance",
+    )
 
 
 def test_the_dashboard_updates_every_row_in_progress_without_a_reload(
@@ -204,7 +213,10 @@ def test_without_webgl_the_replay_is_drawn_flat_and_the_controls_still_work(
     assert page.get_attribute(PLAYER, "data-renderer") == "2d"
     assert page.is_visible(f"{PLAYER} [data-fallback]")
     page.get_by_role("button", name="Play").click()
-    page.wait_for_function(f"Number(document.querySelector('{PLAYER}').dataset.frame) >= 5")
+    wait_for(
+        lambda: page.evaluate(f"Number(document.querySelector('{PLAYER}').dataset.frame) >= 5"),
+        what="the replay to advance",
+    )
     page.get_by_role("button", name="Pause").click()  # else playback moves on past the jump
     page.get_by_label("Position in the recording").fill("30")
     assert _frame(page) == 30

@@ -287,7 +287,7 @@ def test_catalogue_release_agreement_and_curation_pages_have_no_serious_accessib
         response = page.goto(live_server.url + path)
         assert response is not None
         assert response.status == 200, path
-        page.add_script_tag(path=str(axe))
+        page.evaluate(axe.read_text())  # not a script tag: the site's CSP refuses inline ones
         violations = page.evaluate(
             "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
         )
