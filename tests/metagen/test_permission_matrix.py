@@ -17,6 +17,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework.settings import api_settings
 
 from accounts.models import CURATORS_GROUP, User
 from accounts.services import user_create_verified
@@ -32,12 +33,21 @@ from tests.rewards.support import fund, reward_rule
 pytestmark = pytest.mark.django_db
 
 LOGIN = "login"
+
+
+def _api_anonymous_status() -> int:
+    """DRF refuses a request without credentials with 401 when its first authentication class
+    sends a challenge (WWW-Authenticate: Token), with 403 when it has none (session auth)."""
+    first = api_settings.DEFAULT_AUTHENTICATION_CLASSES[0]
+    return 401 if first().authenticate_header(None) else 403  # type: ignore[arg-type]
+
+
+API_ANON = _api_anonymous_status()
 ROLES = ("anonymous", "donor", "other_donor", "researcher", "curator", "admin")
 
 # Columns: anonymous, donor (owns the rows), other donor, researcher, curator, admin.
 # Notes on what the table states:
-# - Signed-in pages send anonymous visitors to LOGIN; the API answers them 403 (session auth
-#   first, which has no WWW-Authenticate challenge).
+# - Signed-in pages send anonymous visitors to LOGIN; the API refuses them with API_ANON.
 # - Someone else's donation, upload, consent event or payout is 404, never 403: the `*_for_user`
 #   selectors do not tell anyone it exists. Curators see donations only through /curate/.
 # - /curate/ is the curators' (REVIEW_DONATIONS, PUBLISH_RELEASES): an admin outside the group
@@ -269,32 +279,32 @@ EXPECTED: dict[str, dict[str, tuple[int | str, ...]]] = {
         "POST": (200, 200, 200, 200, 200, 200),
     },
     "api:donation-withdraw": {
-        "GET": (403, 405, 405, 405, 405, 405),
-        "POST": (403, 200, 404, 404, 404, 404),
+        "GET": (API_ANON, 405, 405, 405, 405, 405),
+        "POST": (API_ANON, 200, 404, 404, 404, 404),
     },
     "api:account-delete": {
-        "GET": (403, 405, 405, 405, 405, 405),
-        "POST": (403, 400, 400, 400, 400, 400),
+        "GET": (API_ANON, 405, 405, 405, 405, 405),
+        "POST": (API_ANON, 400, 400, 400, 400, 400),
     },
     "api:reward-rule": {
         "GET": (200, 200, 200, 200, 200, 200),
         "POST": (405, 405, 405, 405, 405, 405),
     },
     "api:reward-balance": {
-        "GET": (403, 200, 200, 200, 200, 200),
-        "POST": (403, 405, 405, 405, 405, 405),
+        "GET": (API_ANON, 200, 200, 200, 200, 200),
+        "POST": (API_ANON, 405, 405, 405, 405, 405),
     },
     "api:donation-list": {
-        "GET": (403, 200, 200, 200, 200, 200),
-        "POST": (403, 405, 405, 405, 405, 405),
+        "GET": (API_ANON, 200, 200, 200, 200, 200),
+        "POST": (API_ANON, 405, 405, 405, 405, 405),
     },
     "api:donation-detail": {
-        "GET": (403, 200, 404, 404, 404, 404),
-        "POST": (403, 405, 405, 405, 405, 405),
+        "GET": (API_ANON, 200, 404, 404, 404, 404),
+        "POST": (API_ANON, 405, 405, 405, 405, 405),
     },
     "api:donation-preview": {
-        "GET": (403, 200, 404, 404, 404, 404),
-        "POST": (403, 405, 405, 405, 405, 405),
+        "GET": (API_ANON, 200, 404, 404, 404, 404),
+        "POST": (API_ANON, 405, 405, 405, 405, 405),
     },
     "api:dataset-list": {
         "GET": (200, 200, 200, 200, 200, 200),
@@ -321,57 +331,60 @@ EXPECTED: dict[str, dict[str, tuple[int | str, ...]]] = {
         "POST": (405, 405, 405, 405, 405, 405),
     },
     "api:consent-event-list": {
-        "GET": (403, 200, 200, 200, 200, 200),
-        "POST": (403, 400, 400, 400, 400, 400),
+        "GET": (API_ANON, 200, 200, 200, 200, 200),
+        "POST": (API_ANON, 400, 400, 400, 400, 400),
     },
     "api:consent-event-withdraw": {
-        "GET": (403, 405, 405, 405, 405, 405),
-        "POST": (403, 200, 200, 200, 200, 200),
+        "GET": (API_ANON, 405, 405, 405, 405, 405),
+        "POST": (API_ANON, 200, 200, 200, 200, 200),
     },
     "api:consent-event-detail": {
-        "GET": (403, 200, 404, 404, 404, 404),
-        "POST": (403, 405, 405, 405, 405, 405),
+        "GET": (API_ANON, 200, 404, 404, 404, 404),
+        "POST": (API_ANON, 405, 405, 405, 405, 405),
     },
     "api:consent-event-receipt": {
-        "GET": (403, 200, 404, 404, 404, 404),
-        "POST": (403, 405, 405, 405, 405, 405),
+        "GET": (API_ANON, 200, 404, 404, 404, 404),
+        "POST": (API_ANON, 405, 405, 405, 405, 405),
     },
     "api:reward-ledger-list": {
-        "GET": (403, 200, 200, 200, 200, 200),
-        "POST": (403, 405, 405, 405, 405, 405),
+        "GET": (API_ANON, 200, 200, 200, 200, 200),
+        "POST": (API_ANON, 405, 405, 405, 405, 405),
     },
     "api:reward-payout-list": {
-        "GET": (403, 200, 200, 200, 200, 200),
-        "POST": (403, 400, 400, 400, 400, 400),
+        "GET": (API_ANON, 200, 200, 200, 200, 200),
+        "POST": (API_ANON, 400, 400, 400, 400, 400),
     },
     "api:reward-payout-detail": {
-        "GET": (403, 200, 404, 404, 404, 404),
-        "POST": (403, 405, 405, 405, 405, 405),
+        "GET": (API_ANON, 200, 404, 404, 404, 404),
+        "POST": (API_ANON, 405, 405, 405, 405, 405),
     },
-    "api:api-root": {"GET": (403, 200, 200, 200, 200, 200), "POST": (403, 405, 405, 405, 405, 405)},
+    "api:api-root": {
+        "GET": (API_ANON, 200, 200, 200, 200, 200),
+        "POST": (API_ANON, 405, 405, 405, 405, 405),
+    },
     "api:upload-list": {
-        "GET": (403, 405, 405, 405, 405, 405),
-        "POST": (403, 400, 400, 400, 400, 400),
+        "GET": (API_ANON, 405, 405, 405, 405, 405),
+        "POST": (API_ANON, 400, 400, 400, 400, 400),
     },
     "api:upload-detail": {
-        "GET": (403, 200, 404, 404, 404, 404),
-        "POST": (403, 405, 405, 405, 405, 405),
+        "GET": (API_ANON, 200, 404, 404, 404, 404),
+        "POST": (API_ANON, 405, 405, 405, 405, 405),
     },
     "api:upload-parts": {
-        "GET": (403, 200, 404, 404, 404, 404),
-        "POST": (403, 405, 405, 405, 405, 405),
+        "GET": (API_ANON, 200, 404, 404, 404, 404),
+        "POST": (API_ANON, 405, 405, 405, 405, 405),
     },
     "api:upload-part-sign": {
-        "GET": (403, 405, 405, 405, 405, 405),
-        "POST": (403, 400, 404, 404, 404, 404),
+        "GET": (API_ANON, 405, 405, 405, 405, 405),
+        "POST": (API_ANON, 400, 404, 404, 404, 404),
     },
     "api:upload-complete": {
-        "GET": (403, 405, 405, 405, 405, 405),
-        "POST": (403, 400, 404, 404, 404, 404),
+        "GET": (API_ANON, 405, 405, 405, 405, 405),
+        "POST": (API_ANON, 400, 404, 404, 404, 404),
     },
     "api:upload-abort": {
-        "GET": (403, 405, 405, 405, 405, 405),
-        "POST": (403, 200, 404, 404, 404, 404),
+        "GET": (API_ANON, 405, 405, 405, 405, 405),
+        "POST": (API_ANON, 200, 404, 404, 404, 404),
     },
     "api:release-list": {
         "GET": (200, 200, 200, 200, 200, 200),
