@@ -288,7 +288,7 @@ def release_publish_view(request: HttpRequest, release_id: int) -> HttpResponse:
     return redirect("releases:release", slug=release.dataset.slug, version=release.version)
 
 
-@curator_required
+@capability_required(Capability.PUBLISH_RELEASES)
 @require_POST
 def release_retry_view(request: HttpRequest, release_id: int) -> HttpResponse:
     """Retry a failed build from the step that failed (releases.recovery.release_retry)."""

@@ -270,6 +270,10 @@ EXPECTED: dict[str, dict[str, tuple[int | str, ...]]] = {
         "GET": (LOGIN, 403, 403, 403, 405, 403),
         "POST": (LOGIN, 403, 403, 403, 302, 403),
     },
+    "releases:retry": {
+        "GET": (LOGIN, 403, 403, 403, 405, 403),
+        "POST": (LOGIN, 403, 403, 403, 302, 403),
+    },
     "processing:formats": {
         "GET": (200, 200, 200, 200, 200, 200),
         "POST": (200, 200, 200, 200, 200, 200),
