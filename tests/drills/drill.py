@@ -273,26 +273,31 @@ class People:
             self.donor_id,
         )
         assert all(n == 1 for _, n in moves), moves
-        done = query(
-            "SELECT id::text, artifact_prefix FROM donations_donation"
-            " WHERE donor_id = %s AND status IN ('processed', 'accepted')",
-            self.donor_id,
+        # One artifact set: the artifacts are content-addressed (processing.services:
+        # processed/<sha256 of "motion=<file sha256>">/v<pipeline>/), so every folder under a
+        # donation's content is the prefix of some donation: nothing written and left behind.
+        used = {row[0] for row in query("SELECT DISTINCT artifact_prefix FROM donations_donation")}
+        done = dict(
+            query(
+                "SELECT id::text, artifact_prefix FROM donations_donation"
+                " WHERE donor_id = %s AND status IN ('processed', 'accepted')",
+                self.donor_id,
+            )
         )
-        for donation_id, prefix in done:
-            assert prefix.startswith("processed/"), (donation_id, prefix)
-            names = {k[len(prefix) :] for k in self.stack.keys(prefix)}
-            assert {"motion.parquet", "metadata.json"} <= names, (donation_id, names)
-        assert_no_orphan_artifacts(self.stack)
+        for donation_id, _key, sha256, kind in files:
+            content = hashlib.sha256(f"{kind}={sha256}".encode()).hexdigest()
+            folders = {
+                "/".join(k.split("/")[:3]) + "/" for k in self.stack.keys(f"processed/{content}/")
+            }
+            assert folders <= used, ("orphan artifacts", donation_id, sorted(folders - used))
+            if donation_id in done:
+                prefix = done[donation_id]
+                assert prefix in folders, (donation_id, prefix, folders)
+                names = {k[len(prefix) :] for k in self.stack.keys(prefix)}
+                assert {"motion.parquet", "metadata.json"} <= names, (donation_id, names)
         # No second award: at most one ledger award per donation, exactly one when accepted.
         awards = self.awards()
         assert all(n == 1 for n in awards.values()), awards
         accepted = {d for d, s in current.items() if s == "accepted"}
         assert set(awards) == accepted, (len(awards), len(accepted))
         return dict(Counter(current.values()))
-
-
-def assert_no_orphan_artifacts(stack: Stack) -> None:
-    """Every processed/<content>/v<n>/ folder in the bucket belongs to some donation."""
-    used = {row[0] for row in query("SELECT DISTINCT artifact_prefix FROM donations_donation")}
-    folders = {"/".join(k.split("/")[:3]) + "/" for k in stack.keys("processed/")}
-    assert folders <= used, sorted(folders - used)

@@ -411,6 +411,7 @@ class Stack:
 
     def worker_start(self, **extra_env: str) -> None:
         env = {**self.env, **extra_env}
+        ready_before = self.log("worker").count(" ready.")
         self.worker = self._spawn(
             "worker",
             [str(VENV_BIN / "celery"), "-A", "metagen", "worker", "--loglevel=INFO",
@@ -418,8 +419,11 @@ class Stack:
             env=env,
         )  # fmt: skip
         wait_until(
-            lambda: len(children(self.worker.pid)) >= 2 and "ready." in self.log("worker"),
-            timeout=60,
+            lambda: (
+                len(children(self.worker.pid)) >= 2
+                and self.log("worker").count(" ready.") > ready_before
+            ),
+            timeout=120,
             what="the worker's pool",
         )
 
