@@ -128,6 +128,7 @@ def test_f_storage_down_past_retries_then_admin_retry(stack: Stack) -> None:
     )
 
 
+@pytest.mark.timeout(600)
 def test_g_storage_down_during_release_last_step(stack: Stack) -> None:
     people = People.seed(stack, "g", ("motion:open_release", "motion:commercial"))
     stack.roles_start()
@@ -152,7 +153,9 @@ def test_g_storage_down_during_release_last_step(stack: Stack) -> None:
             "SELECT r.id, r.failed_step FROM releases_release r JOIN releases_dataset d"
             " ON d.id = r.dataset_id WHERE d.slug = 'drill-g' AND r.status = 'failed'"
         ),
-        timeout=120,
+        # The final step retries passing faults first (releases/tasks.py: 5 retries from 5 s,
+        # about three minutes); storage stays down until it gives up.
+        timeout=300,
         what="the release to record its failed build",
     )
     [(release_id, failed_step)] = failed
@@ -241,6 +244,10 @@ def test_i_temporary_disk_full_during_processing(stack: Stack) -> None:
                 fh.flush()
         except OSError:
             pass
+    # ... but one page: Python's tempfile tries a small file in TMPDIR and falls back to /tmp
+    # when it cannot write one. No recording fits in a page.
+    with filler.open("r+b") as fh:
+        fh.truncate(filler.stat().st_size - 4096)
     stack.web_start()
     stack.worker_start(TMPDIR=str(tmp))  # the worker's temporary folder only
     stack.beat_start()
