@@ -117,6 +117,13 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # A Redis outage is a cache miss, not a 500 (metagen/cache.py); short socket timeouts so
+    # an unreachable Redis costs a page milliseconds, not the client's default wait.
+    CACHES["default"]["BACKEND"] = "metagen.cache.TolerantRedisCache"
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        {"socket_connect_timeout": 1, "socket_timeout": 1}
+    )
 
 # --- Accounts -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -460,6 +467,9 @@ CONSENT_JURISDICTION = env.str("CONSENT_JURISDICTION", default="EU (GDPR)")
 # times, waiting base * 2**attempt seconds (+ jitter).
 PROCESSING_MAX_RETRIES = env.int("PROCESSING_MAX_RETRIES", default=5)
 PROCESSING_RETRY_BACKOFF_S = env.float("PROCESSING_RETRY_BACKOFF_S", default=5.0)
+# The same for each step of a release build (planning, a shard, the final files).
+RELEASE_STEP_MAX_RETRIES = env.int("RELEASE_STEP_MAX_RETRIES", default=5)
+RELEASE_RETRY_BACKOFF_S = env.float("RELEASE_RETRY_BACKOFF_S", default=5.0)
 
 # --- Rewards (rewards/) ---------------------------------------------------------------------
 # The smallest payout a donor can request, in credits.
