@@ -29,8 +29,6 @@ from releases.services import (
 
 logger = logging.getLogger(__name__)
 
-# Passing faults (metagen.faults) retry a step this many times, with backoff, before it fails.
-STEP_MAX_RETRIES = 5
 _LIBC = ctypes.util.find_library("c")
 
 
@@ -46,8 +44,10 @@ def _retry_or_fail(task: Task, exc: Exception, *, release_id: int, step: str) ->
     """Retry this step when the fault passes and retries remain; otherwise record the failed
     step and its reason on the release (releases.recovery.release_build_failed) and re-raise,
     keeping the trace in the worker log."""
-    if fault_of(exc) is not None and task.request.retries < STEP_MAX_RETRIES:
-        countdown = retry_countdown(attempt=task.request.retries, base=5.0, cap=300.0)
+    if fault_of(exc) is not None and task.request.retries < settings.RELEASE_STEP_MAX_RETRIES:
+        countdown = retry_countdown(
+            attempt=task.request.retries, base=settings.RELEASE_RETRY_BACKOFF_S, cap=300.0
+        )
         raise task.retry(exc=exc, countdown=countdown) from exc
     logger.exception("release %s: %s failed", release_id, step)
     release_build_failed(release_id=release_id, step=step, exc=exc)
@@ -60,7 +60,7 @@ def _retry_or_fail(task: Task, exc: Exception, *, release_id: int, step: str) ->
     acks_late=True,
     reject_on_worker_lost=True,
     ignore_result=True,
-    max_retries=None,  # bounded by STEP_MAX_RETRIES
+    max_retries=None,  # bounded by RELEASE_STEP_MAX_RETRIES
     soft_time_limit=30 * 60,
     time_limit=30 * 60 + 120,
 )
@@ -80,7 +80,7 @@ def build_release(self, release_id: int) -> None:  # type: ignore[no-untyped-def
     acks_late=True,
     reject_on_worker_lost=True,
     ignore_result=True,
-    max_retries=None,  # bounded by STEP_MAX_RETRIES
+    max_retries=None,  # bounded by RELEASE_STEP_MAX_RETRIES
     soft_time_limit=settings.RELEASE_SHARD_SOFT_TIME_LIMIT,
     time_limit=settings.RELEASE_SHARD_TIME_LIMIT,
 )
@@ -100,7 +100,7 @@ def build_release_shard(self, release_id: int, index: int) -> None:  # type: ign
     acks_late=True,
     reject_on_worker_lost=True,
     ignore_result=True,
-    max_retries=None,  # bounded by STEP_MAX_RETRIES
+    max_retries=None,  # bounded by RELEASE_STEP_MAX_RETRIES
     soft_time_limit=settings.RELEASE_SHARD_SOFT_TIME_LIMIT,
     time_limit=settings.RELEASE_SHARD_TIME_LIMIT,
 )

@@ -82,6 +82,8 @@ def base_env() -> dict[str, str]:
             "PROCESSING_SOFT_TIME_LIMIT": "20",
             "PROCESSING_MAX_RETRIES": "8",
             "PROCESSING_RETRY_BACKOFF_S": "1",
+            "RELEASE_STEP_MAX_RETRIES": "2",
+            "RELEASE_RETRY_BACKOFF_S": "1",
             "GUNICORN_BIND": f"127.0.0.1:{WEB_PORT}",
             "GUNICORN_WORKERS": "2",
             "GUNICORN_THREADS": "2",
