@@ -42,3 +42,27 @@ def valid_bvh_over(size: int) -> bytes:
         if len(content) > size:
             return content
         seconds *= 2
+
+
+def donation_with_stored_file(*, donor, status: str, content: bytes, **fields):  # type: ignore[no-untyped-def]
+    """A donation in `status` with `content` stored as its motion file, and no message queued
+    for it (tests that want a task run, or a sweeper to find it, queue nothing themselves)."""
+    import hashlib
+    import uuid
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from donations.models import Donation, DonationFile
+
+    donation = Donation.objects.create(donor=donor, status=status, **fields)
+    key = f"raw/{donation.pk}/{uuid.uuid4()}"
+    default_storage.save(key, ContentFile(content))
+    DonationFile.objects.create(
+        donation=donation,
+        kind=DonationFile.Kind.MOTION,
+        storage_key=key,
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+    )
+    return donation

@@ -3,24 +3,21 @@ that died, and a late run cannot finish a donation taken from it. Passing faults
 full disk) are retried and end with their own code. Real PostgreSQL, Redis, S3 and workers."""
 
 import errno
-import hashlib
-import uuid
 from datetime import timedelta
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import OperationalError, connections
 from django.utils import timezone
 
-from donations.models import Donation, DonationFile, DonationStatus
+from donations.models import Donation, DonationStatus
 from metagen.faults import Fault, fault_of
 from processing import problems
 from processing.motion.synthetic import synthetic_bvh
 from processing.recovery import donation_fault, donations_requeue_stuck
 from processing.services import donation_fail, donation_process, donation_processing_claim
 from tests.conftest import broker_unreachable, closed_port, wait_for
+from tests.factories import donation_with_stored_file
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -28,17 +25,7 @@ pytestmark = [pytest.mark.django_db(transaction=True)]
 def _donation(donor, status: str, **fields) -> Donation:  # type: ignore[no-untyped-def]
     """A donation in `status` with a small stored recording, and no message queued for it."""
     content = synthetic_bvh(seconds=2, fps=60).encode()
-    donation = Donation.objects.create(donor=donor, status=status, **fields)
-    key = f"raw/{donation.pk}/{uuid.uuid4()}"
-    default_storage.save(key, ContentFile(content))
-    DonationFile.objects.create(
-        donation=donation,
-        kind=DonationFile.Kind.MOTION,
-        storage_key=key,
-        size=len(content),
-        sha256=hashlib.sha256(content).hexdigest(),
-    )
-    return donation
+    return donation_with_stored_file(donor=donor, status=status, content=content, **fields)
 
 
 def _age(donation: Donation, seconds: float) -> None:

@@ -3,37 +3,23 @@ time limits. Each test commits its rows so the workers see them."""
 
 import os
 import signal
-import uuid
 from pathlib import Path
 
 import pytest
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 
-from donations.models import Donation, DonationFile, DonationStatus
+from donations.models import Donation, DonationStatus
 from donations.services import donation_retry
 from processing.motion.synthetic import synthetic_bvh
 from processing.tasks import process_donation
 from tests.conftest import bucket_keys, wait_for
+from tests.factories import donation_with_stored_file
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
 def _uploaded_donation(donor, content: bytes) -> Donation:
     """A donation in `uploaded` with its raw object stored, and nothing enqueued yet."""
-    import hashlib
-
-    donation = Donation.objects.create(donor=donor, status=DonationStatus.UPLOADED)
-    key = f"raw/{donation.pk}/{uuid.uuid4()}"
-    default_storage.save(key, ContentFile(content))
-    DonationFile.objects.create(
-        donation=donation,
-        kind=DonationFile.Kind.MOTION,
-        storage_key=key,
-        size=len(content),
-        sha256=hashlib.sha256(content).hexdigest(),
-    )
-    return donation
+    return donation_with_stored_file(donor=donor, status=DonationStatus.UPLOADED, content=content)
 
 
 def _status(donation: Donation) -> str:
