@@ -9,11 +9,12 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import User
 from consent.models import ConsentEvent
 from consent.selectors import consent_event_get_effective
-from donations.exceptions import DonationError, TransitionError
+from donations.exceptions import DonationError, SelfReviewError, TransitionError
 from donations.models import (
     ALLOWED_TRANSITIONS,
     CurationDecision,
@@ -231,9 +232,14 @@ def donation_review(
 ) -> Donation:
     """Record a curator's decision on a processed donation and move it to accepted or declined.
 
-    Raises TransitionError if the donation is not awaiting review (for example, a second click).
-    On commit of an acceptance, enqueues the (idempotent) award of the donor's credits.
+    Nobody reviews their own donation: raises SelfReviewError when `curator` is its donor, for
+    every caller (the curation pages, bulk actions, the admin, any API), before anything is
+    written. Raises TransitionError if the donation is not awaiting review (for example, a
+    second click). On commit of an acceptance, enqueues the (idempotent) award of the donor's
+    credits.
     """
+    if donation.donor_id == curator.pk:
+        raise SelfReviewError(gettext("You cannot review your own donation; another curator will."))
     if not accept and not reason.strip():
         raise DonationError("Say why the donation is declined; the donor will see it.")
     to_status = DonationStatus.ACCEPTED if accept else DonationStatus.DECLINED

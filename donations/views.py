@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.decorators import curator_required
 from consent.models import ConsentEvent
 from consent.selectors import consent_event_get_effective
-from donations.exceptions import DonationError
+from donations.exceptions import DonationError, SelfReviewError
 from donations.forms import BulkReviewForm, CurationFilterForm, ReviewForm
 from donations.models import DonationFile
 from donations.selectors import (
@@ -233,14 +233,15 @@ def curation_queue(request: HttpRequest) -> HttpResponse:
 @require_POST
 def curation_bulk_review(request: HttpRequest) -> HttpResponse:
     """One decision for the selected donations, each through donation_review in its own
-    transaction: one that cannot be decided (already decided, withdrawn) does not stop the rest."""
+    transaction: one that cannot be decided (already decided, withdrawn, the curator's own)
+    does not stop the rest, and the curator is told how many were skipped and why."""
     form = BulkReviewForm(request.POST)
     if not form.is_valid():
         for errors in form.errors.values():
             messages.error(request, str(errors[0]))
         return redirect("donations:curation_queue")
     accept = form.cleaned_data["decision"] == "accept"
-    done, skipped = 0, 0
+    done, skipped, own = 0, 0, 0
     for donation_id in form.cleaned_data["donations"]:
         donation = donation_get_or_none(donation_id=donation_id)
         if donation is None:
@@ -253,6 +254,8 @@ def curation_bulk_review(request: HttpRequest) -> HttpResponse:
                 accept=accept,
                 reason=form.cleaned_data["reason"],
             )
+        except SelfReviewError:
+            own += 1
         except DonationError:
             skipped += 1
         else:
@@ -275,6 +278,16 @@ def curation_bulk_review(request: HttpRequest) -> HttpResponse:
                 skipped,
             )
             % {"count": skipped},
+        )
+    if own:
+        messages.warning(
+            request,
+            ngettext(
+                "%(count)d donation is your own and was left for another curator.",
+                "%(count)d donations are your own and were left for another curator.",
+                own,
+            )
+            % {"count": own},
         )
     return redirect("donations:curation_queue")
 

@@ -78,15 +78,23 @@ def reward_award_for_donation(*, donation_id: UUID | str) -> LedgerEntry | None:
 
     Preconditions: the donation was accepted (it may have been withdrawn since: credits earned
     stay). A donation never accepted, missing, or with no reward rule in force earns nothing and
-    returns None. Priced by the rule in force when the donation was made (the one the donor was
-    shown), or the current rule when none was in force then; the donor's daily cap counts awards
-    made today (local date). Safe to retry and to run concurrently: the key `award:<donation>`
-    is checked under the account lock and is UNIQUE in the database; a repeat returns the
-    existing entry.
+    returns None.
+
+    Who may not benefit: a donor from their own review. A donation accepted by its own donor
+    earns nothing and returns None (donation_review refuses self-review; this is the second
+    line, should any other path record such an acceptance).
+
+    Priced by the rule in force when the donation was made (the one the donor was shown), or
+    the current rule when none was in force then; the donor's daily cap counts awards made today
+    (local date). Safe to retry and to run concurrently: the key `award:<donation>` is checked
+    under the account lock and is UNIQUE in the database; a repeat returns the existing entry.
     """
     donation = donation_get_if_ever_accepted(donation_id=donation_id)
     if donation is None:
         logger.info("donation %s not accepted; no award", donation_id)
+        return None
+    if donation.accepted_by_id == donation.donor_id:  # type: ignore[attr-defined]
+        logger.warning("donation %s accepted by its own donor; no award", donation.pk)
         return None
     key = award_key(donation.pk)
     with transaction.atomic(durable=True):

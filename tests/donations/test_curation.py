@@ -267,3 +267,77 @@ def test_a_curator_opens_the_3d_replay_of_a_queued_donation_in_the_browser(
     page.wait_for_selector(f"{player}[data-state=paused]")
     assert page.locator(f"{player} canvas").count() == 1
     assert page.inner_text(f"{player} [data-time]") == "0.00 s / 2.00 s"
+
+
+# -- nobody reviews their own donation ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("accept", [True, False])
+def test_the_review_service_refuses_a_curators_own_donation(curator, accept):
+    from donations.exceptions import SelfReviewError
+    from donations.services import donation_review
+
+    own = _processed(curator)
+    with pytest.raises(SelfReviewError, match="You cannot review your own donation"):
+        donation_review(donation=own, curator=curator, accept=accept, reason="Not good enough.")
+    own.refresh_from_db()
+    assert own.status == DonationStatus.PROCESSED
+    assert not CurationDecision.objects.exists()
+    assert list(own.history.values_list("to_status", flat=True)) == []
+
+
+@pytest.mark.parametrize(
+    ("decision", "reason"), [("accept", ""), ("decline", "The hands are not tracked.")]
+)
+def test_accepting_or_declining_ones_own_donation_on_the_page_is_refused_with_a_message(
+    client, curator, decision, reason
+):
+    own = _processed(curator)
+    client.force_login(curator)
+    response = client.post(
+        reverse("donations:review", args=[own.pk]),
+        {"decision": decision, "reason": reason},
+        follow=True,
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "You cannot review your own donation; another curator will." in page
+    assert "Decision recorded." not in page
+    assert Donation.objects.get(pk=own.pk).status == DonationStatus.PROCESSED
+    assert not CurationDecision.objects.exists()
+
+
+def test_bulk_accept_skips_the_curators_own_donations_and_counts_them(client, curator, queue):
+    own = [_processed(curator), _processed(curator)]
+    client.force_login(curator)
+    response = client.post(
+        reverse("donations:bulk_review"),
+        {"donations": [queue["bvh"].pk, own[0].pk, own[1].pk], "decision": "accept"},
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "1 donation accepted." in page
+    assert "2 donations are your own and were left for another curator." in page
+    assert "not awaiting review" not in page
+    assert Donation.objects.get(pk=queue["bvh"].pk).status == DonationStatus.ACCEPTED
+    for donation in own:
+        assert Donation.objects.get(pk=donation.pk).status == DonationStatus.PROCESSED
+    assert not CurationDecision.objects.filter(curator=curator, donation__donor=curator).exists()
+
+
+def test_the_admin_accept_action_skips_the_admins_own_donation_with_a_warning(client, queue):
+    from accounts.models import User
+
+    admin = User.objects.create_superuser(email="admin@example.org", password="admin-it-2026")
+    own = _processed(admin)
+    client.force_login(admin)
+    response = client.post(
+        reverse("admin:donations_donation_changelist"),
+        {"action": "accept_selected", "_selected_action": [own.pk, queue["csv"].pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "You cannot review your own donation; another curator will." in page
+    assert Donation.objects.get(pk=own.pk).status == DonationStatus.PROCESSED
+    assert Donation.objects.get(pk=queue["csv"].pk).status == DonationStatus.ACCEPTED

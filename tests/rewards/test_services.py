@@ -142,6 +142,21 @@ def test_a_donation_withdrawn_after_acceptance_but_before_the_award_ran_is_still
     assert entry.credits == 20
 
 
+def test_a_donation_accepted_by_its_own_donor_earns_nothing(curator):
+    """Defence in depth: the review service refuses self-review, but should any path move a
+    donation to accepted with its donor as the actor, the award still credits nothing."""
+    from donations.models import DonationStatus
+    from donations.services import donation_transition
+
+    reward_rule()
+    own = processed_donation(curator)
+    donation_transition(donation=own, to_status=DonationStatus.ACCEPTED, actor=curator)
+
+    assert reward_award_for_donation(donation_id=own.pk) is None
+    assert not LedgerEntry.objects.exists()
+    assert _balance(curator) == 0
+
+
 def test_no_award_without_a_rule_in_force(donor, curator):
     reward_rule(effective_at=timezone.now() + timezone.timedelta(days=1))
     donation = accepted_donation(donor, curator)
