@@ -474,5 +474,10 @@ RELEASE_RETRY_BACKOFF_S = env.float("RELEASE_RETRY_BACKOFF_S", default=5.0)
 # --- Rewards (rewards/) ---------------------------------------------------------------------
 # The smallest payout a donor can request, in credits.
 REWARDS_PAYOUT_MINIMUM = env.int("REWARDS_PAYOUT_MINIMUM", default=100)
+# The daily cap per donor a new reward rule carries unless it names its own (0: no default cap).
+# 600 credits: ten minutes of accepted motion a day at the demo rule's 60 credits a minute, above
+# the largest single award seen (472), so an honest session earns in full while a burst of
+# uploads (near-duplicates, farmed recordings) earns at most one day's cap before anyone looks.
+REWARDS_DAILY_CAP = env.int("REWARDS_DAILY_CAP", default=600)
 # The public leaderboard by pseudonym: off unless enabled here, and then only donors who opt in.
 REWARDS_LEADERBOARD_ENABLED = env.bool("REWARDS_LEADERBOARD_ENABLED", default=False)

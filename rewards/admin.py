@@ -22,6 +22,7 @@ from rewards.services import (
     payout_approve,
     payout_mark_paid,
     payout_reject,
+    reward_daily_cap_default,
     reward_rule_create,
 )
 from rewards.statements import approved_payouts_csv
@@ -31,6 +32,11 @@ class RewardRuleForm(forms.ModelForm):
     class Meta:
         model = RewardRule
         fields = ("credits_per_minute", "audio_bonus", "events_bonus", "daily_cap", "effective_at")
+
+    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        # A cap is on by default; an admin who clears the field publishes a rule without one.
+        self.fields["daily_cap"].initial = reward_daily_cap_default()
 
     def clean_effective_at(self):  # type: ignore[no-untyped-def]
         effective_at = self.cleaned_data["effective_at"]

@@ -3,6 +3,7 @@
 for one donor never interleave, so no balance goes negative and no key is spent twice. The
 UNIQUE idempotency key is the last line of defence should a caller skip the lock."""
 
+import enum
 import logging
 import math
 from datetime import datetime, timedelta
@@ -284,16 +285,29 @@ def payout_mark_paid(
     return payout
 
 
+class _Default(enum.Enum):
+    DAILY_CAP = "settings.REWARDS_DAILY_CAP"
+
+
+def reward_daily_cap_default() -> int | None:
+    """The daily cap a new rule carries unless it names its own: settings.REWARDS_DAILY_CAP,
+    or None (no cap) when that is 0."""
+    return settings.REWARDS_DAILY_CAP or None
+
+
 def reward_rule_create(
     *,
     credits_per_minute: int,
     audio_bonus: int = 0,
     events_bonus: int = 0,
-    daily_cap: int | None = None,
+    daily_cap: int | _Default | None = _Default.DAILY_CAP,
     effective_at: datetime | None = None,
     created_by: User | None = None,
 ) -> RewardRule:
     """Publish a new rule version, in force from `effective_at` (default now).
+
+    A per-donor daily cap is on by default: with no `daily_cap` given, the rule carries
+    reward_daily_cap_default(); `daily_cap=None` publishes a rule with no cap, deliberately.
 
     Raises RewardError if it would take effect in the past or before the latest rule: donors
     were shown the rule in force, and it must stay the one that prices what they gave.
@@ -315,7 +329,7 @@ def reward_rule_create(
             credits_per_minute=credits_per_minute,
             audio_bonus=audio_bonus,
             events_bonus=events_bonus,
-            daily_cap=daily_cap,
+            daily_cap=reward_daily_cap_default() if daily_cap is _Default.DAILY_CAP else daily_cap,
             effective_at=effective_at,
             created_by=created_by,
         )

@@ -30,3 +30,6 @@ def test_demo_seed_runs_outside_debug_only_when_forced(settings):
 
     assert set(User.objects.values_list("email", flat=True)) >= set(ACCOUNTS.values())
     assert ACCOUNTS["donor"] in out.getvalue()
+    from rewards.models import RewardRule
+
+    assert RewardRule.objects.get().daily_cap == 600  # the seeded rule has the default cap

@@ -101,6 +101,32 @@ def test_the_daily_cap_limits_what_one_donor_earns_in_a_day(donor, curator):
     assert capped.pricing["uncapped_credits"] == 20
 
 
+def test_a_rule_published_with_no_cap_named_carries_the_default_daily_cap(donor, curator):
+    rule = reward_rule_create(credits_per_minute=60)
+    assert rule.daily_cap == 600  # settings.REWARDS_DAILY_CAP's default
+    donations = [accepted_donation(donor, curator, duration_s=300.0) for _ in range(3)]
+
+    credits = [reward_award_for_donation(donation_id=d.pk).credits for d in donations]
+
+    assert credits == [300, 300, 0]
+    assert _balance(donor) == 600
+
+
+def test_the_default_daily_cap_is_a_setting_and_a_rule_may_still_name_its_own_or_none(settings):
+    settings.REWARDS_DAILY_CAP = 1000
+    later = timezone.now() + timezone.timedelta(days=1)
+
+    assert reward_rule_create(credits_per_minute=10).daily_cap == 1000
+    assert reward_rule_create(
+        credits_per_minute=10, daily_cap=50, effective_at=later
+    ).daily_cap == (50)
+    assert reward_rule_create(
+        credits_per_minute=10, daily_cap=None, effective_at=later
+    ).daily_cap is (None)
+    settings.REWARDS_DAILY_CAP = 0  # 0 turns the default off
+    assert reward_rule_create(credits_per_minute=10, effective_at=later).daily_cap is None
+
+
 def test_a_donation_withdrawn_before_acceptance_earns_nothing(donor, consent_document):
     reward_rule()
     donation = processed_donation(donor)

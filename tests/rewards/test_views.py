@@ -304,6 +304,14 @@ def test_an_admin_marks_an_approved_payout_paid_with_its_reference(
     assert (payout.status, payout.external_reference) == ("paid", "SEPA-2026-0042")
 
 
+def test_the_admin_form_for_a_new_rule_starts_with_the_default_daily_cap(client, admin_user):
+    client.force_login(admin_user)
+
+    page = client.get(reverse("admin:rewards_rewardrule_add")).content.decode()
+
+    assert 'name="daily_cap" value="600"' in page
+
+
 def test_an_admin_publishes_a_rule_version_and_cannot_edit_it(client, admin_user):
     client.force_login(admin_user)
 
