@@ -13,6 +13,7 @@ from rewards.services import (
     payout_request_create,
     reward_account_set_leaderboard,
     reward_award_for_donation,
+    reward_rule_create,
 )
 from tests.rewards.support import (
     accepted_donation,
@@ -46,9 +47,10 @@ def test_the_rewards_page_lists_every_entry_in_a_fixed_number_of_queries(
     client.force_login(donor)
     client.get(reverse("rewards:overview"))  # warm the session and the banner cache
 
-    # session, user, account (leaderboard choice), balance and held, entries with their
-    # donations, rules and payouts, payouts: the same for one entry or seven.
-    with django_assert_num_queries(6):
+    # session, user, account (leaderboard choice), balance and held, the rule in force (the
+    # rules panel), entries with their donations, rules and payouts, payouts: the same for one
+    # entry or seven.
+    with django_assert_num_queries(7):
         response = client.get(reverse("rewards:overview"))
 
     assert response.status_code == 200
@@ -165,6 +167,28 @@ def test_the_rule_in_force_is_shown_on_the_consent_and_upload_pages(
         assert "in-app events" not in page
         assert "At most 500 credits from recordings accepted on one day." in page
         assert "A recording withdrawn before it is accepted earns nothing." in page
+        _assert_the_rules_are_stated(page)
+
+
+def _assert_the_rules_are_stated(page: str) -> None:
+    """The rules a donor reads before giving anything: what earns, no self-review, no second
+    award for a duplicate, the daily cap."""
+    assert "Only accepted recordings earn." in page
+    assert "Nobody can review or accept their own recording" in page
+    assert "A recording accepted by its own donor earns nothing." in page
+    assert "A recording never earns twice." in page
+    assert "Recordings accepted after you reach it that day earn nothing more." in page
+
+
+def test_the_rewards_page_states_the_rules_before_anything_is_given(client, donor):
+    reward_rule_create(credits_per_minute=10)  # the daily cap is on by default
+    client.force_login(donor)
+
+    page = client.get(reverse("rewards:overview")).content.decode()
+
+    assert "Nothing yet." in page  # nothing given, nothing earned: the rules are shown already
+    assert "At most 600 credits from recordings accepted on one day." in page
+    _assert_the_rules_are_stated(page)
 
 
 def test_without_a_rule_in_force_the_pages_say_no_rewards_are_offered(
