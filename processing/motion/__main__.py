@@ -1,5 +1,8 @@
 """Command line: ``python -m processing.motion inspect FILE`` and ``... convert FILE OUTDIR``.
 
+``inspect`` prints what the file holds and its quality report (``quality.py``), measured on the
+recording anonymized as ``convert`` would (body size ``keep``).
+
 A rejected file prints ``rejected: <code>: <message>`` to stderr and exits with status 2.
 """
 
@@ -10,16 +13,19 @@ import json
 import sys
 from pathlib import Path
 
-from processing.motion.anonymize import BODY_SIZES
+from processing.motion.anonymize import BODY_SIZES, anonymize_in_place
 from processing.motion.convert import convert_file, read_recording
 from processing.motion.errors import RejectedRecording
 from processing.motion.formats.bvh import LENGTH_UNITS
+from processing.motion.quality import quality_report
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m processing.motion", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    inspect = commands.add_parser("inspect", help="read and validate FILE, print a JSON summary")
+    inspect = commands.add_parser(
+        "inspect", help="read and validate FILE, print a JSON summary and its quality report"
+    )
     inspect.add_argument("file", type=Path)
     convert = commands.add_parser("convert", help="write motion.parquet and metadata.json")
     convert.add_argument("file", type=Path)
@@ -49,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
                 ],
                 "conversion": recording.conversion,
                 "source_metadata_fields": sorted(recording.source_metadata),
+                "quality": quality_report(anonymize_in_place(recording)[0]).as_dict(),
             }
         else:
             result = convert_file(

@@ -10,7 +10,7 @@ Artifacts (both deterministic: same input and options, same bytes):
   minutes at 90 Hz) is thus ordered by track then frame; in a longer one each track's frames
   still come in order. ``tables.py`` holds the schemas and the writer.
 * ``metadata.json``: what the table holds and how it was made (see ``build_metadata``), sorted
-  keys.
+  keys; under ``quality`` the quality report of the anonymized poses (``quality.py``).
 * ``preview.svg`` and ``preview.json``: a trajectory image and the poses downsampled for a 3D
   replay in the browser (see ``preview.py``).
 
@@ -46,6 +46,7 @@ from processing.motion.preview import (
     write_motion_preview,
     write_preview,
 )
+from processing.motion.quality import quality_report
 from processing.motion.tables import (
     MotionWriter,
     write_events,
@@ -288,6 +289,8 @@ def _finish_artifacts(
         MOTION_PREVIEW_NAME: out_dir / MOTION_PREVIEW_NAME,
     }
     metadata = build_metadata(recording, report)
+    # On the main thread while the writer's thread encodes the last blocks.
+    metadata["quality"] = quality_report(recording).as_dict()
     events = recording.events if recording.events is not None and len(recording.events) else None
     if events is not None:
         artifacts[EVENTS_NAME] = out_dir / EVENTS_NAME

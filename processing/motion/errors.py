@@ -71,6 +71,7 @@ CODES: dict[str, str] = {
     "motion.non_finite": "A position or rotation is NaN or infinite after conversion.",
     "motion.bad_rotation": "A rotation quaternion is not of unit length.",
     "motion.implausible_speed": "Head, hand or root moves faster than MAX_SPEED_M_S.",
+    "motion.not_body_motion": "No head or hand track and no skeleton: an object or brush track.",
     # Anonymization.
     "anonymize.height_unknown": "Body height could not be estimated for the 'normalize' profile.",
 }

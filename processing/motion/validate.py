@@ -17,6 +17,10 @@ limits.py):
   re-acquiring a controller; see limits.py) are kept and counted per track in
   ``conversion["tracking_relocations"]`` by ``count_tracking_relocations``, so researchers can
   filter them. Larger, consecutive or frequent jumps are refused.
+* motion.not_body_motion: a head or hand track, or a skeleton of more than one joint. A single
+  object or brush track (a Tilt Brush sketch as XROR), or trackers with neither head nor hands
+  and no skeleton, are not a person's motion. Checked last, so a damaged file still gets the
+  code of its damage.
 
 ``drop_leading_jumps`` runs before the rules: exporters often prepend a reference pose (the CMU
 BVH conversions start with a T-pose frame) and trackers emit a frame or two before they lock on.
@@ -190,6 +194,24 @@ def _validate(
     _check_timing(recording, speeds)
     _check_values(recording, values)
     _check_speed(recording, speeds)
+    _check_body(recording)
+
+
+def _check_body(recording: Recording) -> None:
+    if any(role in _SPEED_ROLES for role in recording.roles):
+        return
+    skeleton = recording.skeleton
+    if skeleton is not None and len(skeleton.parents) > 1:
+        return
+    names = ", ".join(f"'{name[:40]}'" for name in recording.tracks[:3])
+    more = f" and {len(recording.tracks) - 3} more" if len(recording.tracks) > 3 else ""
+    raise RejectedRecording(
+        "motion.not_body_motion",
+        f"This recording tracks {names}{more}, but no headset, no hand controllers and no "
+        "body skeleton, so it is not a person's motion (a drawing brush or an object track, "
+        "for example). Donate a recording of your headset and controllers, or a full-body "
+        "motion capture with a skeleton.",
+    )
 
 
 def _check_shape(recording: Recording) -> None:

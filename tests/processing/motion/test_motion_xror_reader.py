@@ -185,7 +185,7 @@ def test_tilt_sample_is_one_brush_track_from_the_non_overlapping_stroke_runs():
             last_end = frames[end - 1, 0]
     rows = frames[kept]
     rows = rows[_last_of_equal_times(rows[:, 0])]
-    recording = read_recording(TILT)
+    recording = read_xror(TILT)  # the reader alone: validation refuses it as not body motion
 
     assert len(devices) == 1
     assert devices[0]["axes"] == ["x", "y", "z", "i", "j", "k", "1", "p"]
@@ -207,7 +207,7 @@ def test_tilt_sample_is_one_brush_track_from_the_non_overlapping_stroke_runs():
 
 
 @needs_samples
-@pytest.mark.parametrize("sample", [SAMPLE1, TILT], ids=["sample1", "tilt"])
+@pytest.mark.parametrize("sample", [SAMPLE1], ids=["sample1"])  # tilt: test_motion_quality
 def test_real_sample_converts_to_artifacts(sample, tmp_path):
     recording = read_recording(sample)
     result = convert_file(sample, tmp_path)
