@@ -79,6 +79,14 @@ _BY_CODE: dict[str, Advice] = {
         _("Export the skeleton with fewer joints (at most 256) and upload it again."),
         formats_link=True,
     ),
+    "motion.not_body_motion": Advice(
+        _(
+            "We collect the motion of people's bodies. Donate a recording of your headset and "
+            "hand controllers, or a full-body motion capture with a skeleton; drawings, "
+            "brush strokes and single object trackers cannot be used."
+        ),
+        formats_link=True,
+    ),
     "motion.no_frames": _DAMAGED,
     "motion.no_tracks": _DAMAGED,
     "audio.duration_mismatch": Advice(

@@ -167,3 +167,38 @@ def test_a_real_replay_leaves_no_player_id_or_name_in_any_processed_object(
         pq.read_table(default_storage.open(f"{donation.artifact_prefix}events.parquet")).num_rows
         > 1000
     )
+
+
+TILT_XROR = SHARED / "samples" / "real" / "xror" / "tilt_sample.xror"
+
+
+@pytest.mark.skipif(not TILT_XROR.is_file(), reason=f"shared samples absent: {TILT_XROR}")
+def test_the_quality_report_is_stored_and_a_tilt_brush_xror_is_rejected_as_not_body_motion(
+    consenting_donor, celery_worker, tmp_path
+):
+    from processing.motion.quality import QUALITY_VERSION, score_of
+
+    t, p, q = _three_tracks()
+    write_bsor(tmp_path / "a", times=t, head=(p[0], q[0]), left=(p[1], q[1]), right=(p[2], q[2]))
+    body = _settled(
+        donation_create_from_upload(
+            donor=consenting_donor,
+            motion_file=SimpleUploadedFile("take.bsor", (tmp_path / "a").read_bytes()),
+        )
+    )
+    brush = _settled(
+        donation_create_from_upload(
+            donor=consenting_donor,
+            motion_file=SimpleUploadedFile("sketch.xror", TILT_XROR.read_bytes()),
+        )
+    )
+
+    assert body.status == DonationStatus.PROCESSED, body.problem_message
+    quality = body.summary["quality"]
+    assert quality["version"] == QUALITY_VERSION
+    assert quality["score"] == score_of(quality["components"])
+    assert quality["components"]["body_coverage"] == 1.0
+    assert isinstance(quality["codes"], list)
+    assert brush.status == DonationStatus.REJECTED
+    assert brush.problem_code == "motion.not_body_motion"
+    assert "no headset, no hand controllers" in brush.problem_message
