@@ -173,3 +173,65 @@ _NEXT_STEPS: dict[str, str | Promise] = {
 def next_step_for(status: str) -> str | Promise:
     """One short line for the dashboard: what the donor can do now, given the status."""
     return _NEXT_STEPS.get(status, _("Nothing for now."))
+
+
+# The quality report (processing/motion/quality.py) in plain words ---------------------------
+
+_QUALITY_ADVICE: dict[str, str | Promise] = {
+    "quality.partial_body": _(
+        "Only part of the body was tracked. Record with the headset and both hand controllers "
+        "on, or export the full skeleton."
+    ),
+    "quality.tracking_loss": _(
+        "Tracking was lost for part of the time (the controllers froze or jumped). Keep the "
+        "controllers in the headset's view, with good lighting, and charged batteries."
+    ),
+    "quality.jitter": _(
+        "The head or hands shake from frame to frame, which is tracking noise. Better lighting "
+        "and fewer reflective surfaces in the room help the tracking."
+    ),
+    "quality.mostly_idle": _(
+        "Nothing moves for most of the recording. Trim the still parts at the start and end, "
+        "or donate a take with more movement."
+    ),
+    "quality.timing_gaps": _(
+        "Frames are missing (the app or the computer skipped some). Close other programs "
+        "while recording, or export again at a steady frame rate."
+    ),
+    "quality.implausible_height": _(
+        "The body height does not look like a person's, or could not be measured. Calibrate "
+        "the floor height in your headset's settings before recording."
+    ),
+}
+
+
+@dataclass(frozen=True)
+class QualityInWords:
+    score: int
+    version: int
+    meaning: str | Promise
+    improvements: list[str | Promise]
+
+
+def quality_in_words(summary: object) -> QualityInWords | None:
+    """The stored quality report (``summary["quality"]``) as a score, what it means and what
+    would improve it; None when the donation has none (processed before reports existed)."""
+    quality = summary.get("quality") if isinstance(summary, dict) else None
+    if not isinstance(quality, dict) or not isinstance(quality.get("score"), int):
+        return None
+    score = quality["score"]
+    if score >= 90:
+        meaning = _("Very good: the motion is complete, steady and well tracked.")
+    elif score >= 70:
+        meaning = _("Good: usable for research, with some weaker parts listed below.")
+    elif score >= 40:
+        meaning = _("Fair: researchers may leave it out of analyses that need clean tracking.")
+    else:
+        meaning = _("Poor: most research uses will not be able to rely on this recording.")
+    codes = [code for code in quality.get("codes", []) if isinstance(code, str)]
+    return QualityInWords(
+        score=score,
+        version=int(quality.get("version", 0)),
+        meaning=meaning,
+        improvements=[_QUALITY_ADVICE[code] for code in codes if code in _QUALITY_ADVICE],
+    )

@@ -10,6 +10,7 @@ from django.views.decorators.cache import cache_control
 
 from processing.motion import CODES
 from processing.motion.formats import supported_labels
+from processing.motion.quality import QUALITY_CODES, QUALITY_VERSION
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "motion" / "schemas" / "pose-stream.schema.json"
 
@@ -23,6 +24,8 @@ def formats(request: HttpRequest) -> HttpResponse:
         {
             "labels": supported_labels(),
             "codes": codes,
+            "quality_codes": sorted(QUALITY_CODES.items()),
+            "quality_version": QUALITY_VERSION,
             "schema_url": reverse("processing:pose_stream_schema"),
             "raw_retention_days": settings.REJECTED_RAW_RETENTION_DAYS,
         },

@@ -4,7 +4,7 @@ from django import template
 from django.utils.functional import Promise
 
 from consent.scopes import scope_label
-from donations.advice import Advice, advice_for, next_step_for
+from donations.advice import Advice, QualityInWords, advice_for, next_step_for, quality_in_words
 
 register = template.Library()
 
@@ -20,6 +20,12 @@ def advice(code: str) -> Advice:
 
 
 register.filter("scope_label", scope_label)
+
+
+@register.filter
+def quality(summary: object) -> QualityInWords | None:
+    """The donation summary's quality report in plain words, or None."""
+    return quality_in_words(summary)
 
 
 @register.filter

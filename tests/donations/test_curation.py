@@ -122,6 +122,18 @@ def test_the_queue_shows_facts_validation_report_and_effective_scopes(
     assert "<dt>Frame rate</dt><dd>90 fps</dd>" in page
 
 
+def test_the_queue_shows_each_quality_score_and_what_would_improve_it(client, curator, donor):
+    quality = {"version": 1, "score": 48, "codes": ["quality.tracking_loss"], "components": {}}
+    _processed(donor, fmt="bsor", rate=90.0, duration=60.0, quality=quality)
+    client.force_login(curator)
+
+    page = client.get(reverse(QUEUE)).content.decode()
+
+    assert 'data-quality-score="48"' in page
+    assert "Quality score: 48 out of 100" in page
+    assert "Keep the controllers in the headset" in page
+
+
 def test_the_queue_page_costs_the_same_queries_for_three_or_thirty_donations(
     client, curator, queue, donor, django_assert_num_queries
 ):

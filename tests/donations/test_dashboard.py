@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from accounts.services import user_create_verified
 from consent.services import consent_grant
-from donations.advice import advice_for
+from donations.advice import advice_for, quality_in_words
 from donations.models import Donation, DonationStatus, DonationStatusChange
 from processing.motion.errors import CODES
 from processing.motion.preview import render_motion_preview
@@ -353,3 +353,46 @@ def test_dashboard_upload_and_history_pages_name_the_consented_uses_in_plain_wor
         assert "Motion (head, hands, body): Training generative models" in page
         assert "Motion (head, hands, body): Open release to anyone" in page
         assert "motion:open_release" not in page
+
+
+def _with_quality(score: int, codes: list[str]) -> dict:  # type: ignore[type-arg]
+    return {**SUMMARY, "quality": {"version": 1, "score": score, "codes": codes, "components": {}}}
+
+
+def test_donation_page_shows_the_quality_score_in_plain_words_with_what_would_improve_it(
+    client, donor
+):
+    donation = _donation(
+        donor,
+        DonationStatus.PROCESSED,
+        history=3,
+        summary=_with_quality(62, ["quality.jitter", "quality.mostly_idle"]),
+    )
+    client.force_login(donor)
+
+    text = client.get(reverse("donations:detail", args=[donation.pk])).content.decode()
+
+    assert "Quality score: 62 out of 100" in text
+    assert "formula version 1" in text
+    assert "Fair: researchers may leave it out" in text
+    assert "What would improve it:" in text
+    assert "Trim the still parts at the start and end" in text
+    assert "tracking noise" in text
+
+
+def test_a_donation_processed_before_quality_reports_shows_no_score(client, donor):
+    donation = _donation(donor, DonationStatus.PROCESSED, history=3, summary=SUMMARY)
+    client.force_login(donor)
+
+    text = client.get(reverse("donations:detail", args=[donation.pk])).content.decode()
+
+    assert "Quality score" not in text
+
+
+def test_every_quality_code_has_plain_words_advice():
+    from processing.motion.quality import QUALITY_CODES
+
+    for code in QUALITY_CODES:
+        words = quality_in_words({"quality": {"version": 1, "score": 50, "codes": [code]}})
+        assert words is not None
+        assert len(words.improvements) == 1, code
