@@ -1,4 +1,5 @@
-"""Command line: ``python -m processing.motion inspect FILE`` and ``... convert FILE OUTDIR``.
+"""Command line: ``python -m processing.motion inspect FILE``, ``... convert FILE OUTDIR`` and
+``... compare A B`` (duplicate similarity and verdict, ``fingerprint.RULE``).
 
 ``inspect`` prints what the file holds and its quality report (``quality.py``), measured on the
 recording anonymized as ``convert`` would (body size ``keep``).
@@ -13,9 +14,16 @@ import json
 import sys
 from pathlib import Path
 
-from processing.motion.anonymize import BODY_SIZES, anonymize_in_place
+from processing.motion.anonymize import BODY_SIZES, anonymize, anonymize_in_place
 from processing.motion.convert import convert_file, read_recording
 from processing.motion.errors import RejectedRecording
+from processing.motion.fingerprint import (
+    FINGERPRINT_VERSION,
+    RULE,
+    compare,
+    fingerprint,
+    shared_keys,
+)
 from processing.motion.formats.bvh import LENGTH_UNITS
 from processing.motion.quality import quality_report
 
@@ -32,7 +40,10 @@ def _parser() -> argparse.ArgumentParser:
     convert.add_argument("out_dir", type=Path)
     convert.add_argument("--body-size", choices=BODY_SIZES, default="keep")
     convert.add_argument("--seed", type=int, default=None, help="seed of the noise profile")
-    for sub in (inspect, convert):
+    compare = commands.add_parser("compare", help="similarity and duplicate verdict of A and B")
+    compare.add_argument("a", type=Path)
+    compare.add_argument("b", type=Path)
+    for sub in (inspect, convert, compare):
         sub.add_argument(
             "--length-unit", choices=sorted(LENGTH_UNITS), default=None, help="BVH unit hint"
         )
@@ -57,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
                 "source_metadata_fields": sorted(recording.source_metadata),
                 "quality": quality_report(anonymize_in_place(recording)[0]).as_dict(),
             }
+        elif args.command == "compare":
+            summary = _compare(args.a, args.b, args.length_unit)
         else:
             result = convert_file(
                 args.file,
@@ -71,6 +84,22 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(json.dumps(summary, indent=2, sort_keys=True))
     return 0
+
+
+def _compare(a: Path, b: Path, length_unit: str | None) -> dict[str, object]:
+    """Both files read, converted (anonymized) and fingerprinted as the pipeline does."""
+    fps = [
+        fingerprint(anonymize(read_recording(path, length_unit=length_unit))[0]) for path in (a, b)
+    ]
+    verdict, score = compare(*fps)
+    return {
+        "similarity": round(score, 4),
+        "verdict": verdict,
+        "rule": RULE,
+        "fingerprint_version": FINGERPRINT_VERSION,
+        "shared_keys": shared_keys(*fps),
+        "durations_s": [round(fp.duration_s, 3) for fp in fps],
+    }
 
 
 if __name__ == "__main__":

@@ -189,20 +189,69 @@ def similarity(a: Fingerprint, b: Fingerprint) -> float:
 
 def verdict(a: Fingerprint, b: Fingerprint) -> Verdict:
     """``same``, ``near`` or ``different`` by the published rule (``RULE``)."""
+    return compare(a, b)[0]
+
+
+def compare(a: Fingerprint, b: Fingerprint) -> tuple[Verdict, float]:
+    """The verdict and the similarity it was based on."""
     if a.motion_sha256 == b.motion_sha256:
-        return "same"
+        return "same", 1.0
     score = similarity(a, b)
     slack = SAME_DURATION_TOLERANCE * max(a.duration_s, b.duration_s) + 1.0 / min(a.rate, b.rate)
     if score >= SAME_THRESHOLD and abs(a.duration_s - b.duration_s) <= slack:
-        return "same"
+        return "same", score
     if score >= NEAR_THRESHOLD:
-        return "near"
-    return "different"
+        return "near", score
+    return "different", score
 
 
 def shared_keys(a: Fingerprint, b: Fingerprint) -> int:
     """How many index keys two fingerprints share (the index's candidate measure)."""
     return len(set(a.keys) & set(b.keys))
+
+
+class FingerprintIndex:
+    """An in-memory index for deduplicating a collection with the platform's rule.
+
+    ``add`` fingerprints under any hashable id; ``find`` returns the stored ones that are
+    ``same`` or ``near`` a new fingerprint, best first: candidates are those with an equal
+    canonical hash or at least ``MIN_SHARED_KEYS`` shared keys, and only they are verified.
+    The platform does the same in PostgreSQL (see README.md).
+    """
+
+    def __init__(self) -> None:
+        self._stored: dict[object, Fingerprint] = {}
+        self._by_key: dict[int, list[object]] = {}
+        self._by_hash: dict[str, list[object]] = {}
+
+    def __len__(self) -> int:
+        return len(self._stored)
+
+    def add(self, ident: object, fp: Fingerprint) -> None:
+        self._stored[ident] = fp
+        self._by_hash.setdefault(fp.motion_sha256, []).append(ident)
+        for key in fp.keys:
+            self._by_key.setdefault(key, []).append(ident)
+
+    def candidates(self, fp: Fingerprint) -> list[object]:
+        """Stored ids worth verifying against ``fp``: equal hash or enough shared keys."""
+        shared: dict[object, int] = {}
+        for key in fp.keys:
+            for ident in self._by_key.get(key, ()):
+                shared[ident] = shared.get(ident, 0) + 1
+        found = {i for i, count in shared.items() if count >= MIN_SHARED_KEYS}
+        found.update(self._by_hash.get(fp.motion_sha256, ()))
+        return sorted(found, key=lambda i: -shared.get(i, len(fp.keys) + 1))
+
+    def find(self, fp: Fingerprint) -> list[tuple[object, Verdict, float]]:
+        """(id, verdict, similarity) of every stored duplicate of ``fp``, best first."""
+        matches: list[tuple[object, Verdict, float]] = []
+        for ident in self.candidates(fp):
+            found, score = compare(self._stored[ident], fp)
+            if found != "different":
+                matches.append((ident, found, score))
+        matches.sort(key=lambda m: -m[2])
+        return matches
 
 
 # --- key points and features ----------------------------------------------------------------
@@ -300,7 +349,10 @@ def _candidate_offsets(padded: Float64Array, mask: Float64Array, short: Float64A
     ssd += _correlate(mask, (short**2).sum(axis=1))
     for f in range(short.shape[1]):
         ssd -= 2 * _correlate(mask * padded[:, f], short[:, f])
-    score = np.where(overlap >= max(MIN_SAMPLES, m / 2) - 0.5, ssd / np.maximum(overlap, 1), np.inf)
+    # Mean squared difference (cm^2), a hair worse for a partial overlap: ties (a still
+    # recording) go to the offsets that cover the most.
+    mean = ssd / np.maximum(overlap, 1) + 0.01 * (m - overlap) / m
+    score = np.where(overlap >= max(MIN_SAMPLES, m / 2) - 0.5, mean, np.inf)
     order = np.argsort(score, kind="stable")[:_CANDIDATES]
     chosen = {int(o) + d for o in order if np.isfinite(score[o]) for d in (-1, 0, 1)}
     return sorted(o for o in chosen if 0 <= o < offsets)
@@ -342,6 +394,8 @@ def _keys(xyz: Float64Array, features: Float64Array) -> tuple[int, ...]:
     positions = at[:, None] + offsets[None, :]  # (peaks, offsets)
     inside = positions[:, -1] <= n - 1
     positions = positions[inside]
+    if not len(positions):
+        return ()
     smoothed = _smooth(features, smooth_sigma)
     index = np.arange(n)
     values = np.stack(
