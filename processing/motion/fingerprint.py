@@ -134,13 +134,8 @@ def fingerprint(recording: Recording) -> Fingerprint:
     points, layout = _key_points(recording)
     duration = float(recording.times[-1] - recording.times[0]) if recording.frame_count else 0.0
     n = math.floor(duration * WORK_RATE + 1e-9) + 1
-    grid = recording.times[0] + np.arange(n) / WORK_RATE
-    xyz = np.empty((len(points), n, 3))
-    for i, track in enumerate(points):
-        for c in range(3):
-            xyz[i, :, c] = np.interp(grid, recording.times, recording.positions[track, :, c])
     digest = hashlib.sha256(layout.encode())
-    digest.update(np.round(xyz * 1000.0).astype("<i4").tobytes())
+    xyz = _on_work_clock(recording, points, n, digest)
     features = _features(xyz)
     rate = SIGNATURE_MAX_RATE
     while duration * rate + 1 > SIGNATURE_MAX_SAMPLES:
@@ -284,17 +279,75 @@ def _key_points(recording: Recording) -> tuple[list[int], str]:
     return [head, *hands], layout
 
 
+def _on_work_clock(recording: Recording, points: list[int], n: int, digest: Any) -> Float64Array:
+    """The key points' positions on the ``WORK_RATE`` clock, (P, 3, n) float64, component by
+    component; the canonical hash is fed on the way (whole millimetres, int32 little-endian,
+    point by point, (sample, xyz) within a point).
+
+    Exactly ``np.interp(grid, times, positions[track, :, c])``, the formula included, but
+    with each grid time's frame found once for all tracks and components and only the frames
+    used read: a grid time on a frame (every one of a regular clock) takes its value, the
+    others interpolate between their two frames.
+    """
+    times = recording.times
+    positions = recording.positions
+    grid = times[0] + np.arange(n) / WORK_RATE
+    # times[frame] <= grid < times[frame + 1]: one search for every track and component
+    frame = np.maximum(np.searchsorted(times, grid, "right") - 1, 0)
+    last = len(times) - 1
+    # np.interp takes the frame's value at (or past) the last frame and on a frame's time.
+    before = np.minimum(frame, max(last - 1, 0))
+    x0 = np.take(times, before)
+    exact = (frame >= last) | (x0 >= grid)
+    some_exact = bool(exact.any())
+    all_exact = some_exact and bool(exact.all())
+    if not all_exact:
+        span = np.take(times, np.minimum(before + 1, last)) - x0
+        at = grid - x0
+        if some_exact:
+            exact_at = np.flatnonzero(exact)
+            exact_frame = np.take(frame, exact_at)
+    xyz = np.empty((len(points), 3, n))
+    millimetres = np.empty((n, 3), dtype="<i4")
+    for i, track in enumerate(points):
+        for c in range(3):  # a component's frames are contiguous in a reader's arrays
+            column = positions[track, :, c]
+            y = xyz[i, c]
+            if all_exact:
+                y[:] = np.take(column, frame)
+            else:
+                y0 = np.take(column, before).astype(np.float64)
+                np.subtract(np.take(column, before + 1), y0, out=y)
+                y /= span
+                y *= at
+                y += y0
+                if some_exact:
+                    y[exact_at] = np.take(column, exact_frame)
+                if np.isnan(y).any():  # np.interp retries non-finite slopes the other way
+                    y[:] = np.interp(grid, times, column)
+            millimetres[:, c] = np.rint(y * 1000.0)
+        digest.update(millimetres.tobytes())
+    return xyz
+
+
+def _norm3(v: Float64Array) -> Float64Array:
+    """``np.linalg.norm(v.T, axis=1)`` of a (3, n) array, same rounding, no (n, 3) copies."""
+    out: Float64Array = np.sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2])
+    return out
+
+
 def _features(xyz: Float64Array) -> Float64Array:
-    """(n, F) metres or m/s per work sample, invariant to translation and yaw."""
+    """(F, n) metres or m/s per work sample, invariant to translation and yaw; ``xyz`` is
+    (P, 3, n)."""
     head = xyz[0]
     if len(xyz) == 1:
-        velocity = np.gradient(head, axis=0) * WORK_RATE if len(head) > 1 else head * 0.0
-        return np.stack([np.hypot(velocity[:, 0], velocity[:, 2]), velocity[:, 1]], axis=1)
+        velocity = np.gradient(head, axis=1) * WORK_RATE if head.shape[1] > 1 else head * 0.0
+        return np.stack([np.hypot(velocity[0], velocity[2]), velocity[1]])
     columns = []
     for hand in xyz[1:]:
-        columns.append(hand[:, 1] - head[:, 1])
-        columns.append(np.linalg.norm(hand - head, axis=1))
-    return np.stack(columns, axis=1)
+        columns.append(hand[1] - head[1])
+        columns.append(_norm3(hand - head))
+    return np.stack(columns)
 
 
 def _smooth(x: Float64Array, sigma: float) -> Float64Array:
@@ -332,10 +385,77 @@ def _resample(x: Float64Array, step: float, start: float = 0.0) -> Float64Array:
 
 
 def _signature(features: Float64Array, rate: float) -> npt.NDArray[np.int16]:
+    """``features`` (F, n) smoothed over one signature sample and sampled every
+    ``WORK_RATE / rate`` work samples, in centimetres."""
     step = WORK_RATE / rate
-    smoothed = _smooth(features, step)
-    sampled = _resample(smoothed, step) * (100.0 if features.shape[1] else 1.0)
+    count = math.floor((features.shape[1] - 1) / step + 1e-9) + 1
+    sampled = _smooth_at(features, step, np.arange(max(count, 0)) * step) * 100.0
     return np.clip(np.round(sampled), -16000, 16000).astype(np.int16)  # deltas fit int16
+
+
+def _smooth_at(columns: Float64Array, sigma: float, at: Float64Array) -> Float64Array:
+    """``np.interp(at, arange(n), _smooth(columns.T, sigma)[:, f])`` for every feature f,
+    shape (*at.shape, F), with the same arithmetic but smoothing only the samples the
+    interpolation reads (those just below and above each of ``at``, all in [0, n - 1])."""
+    n = columns.shape[1]
+    flat = at.ravel()
+    below = np.clip(np.floor(flat).astype(np.intp), 0, n - 1)
+    used = np.zeros(n, dtype=bool)
+    used[below] = True
+    used[np.minimum(below + 1, n - 1)] = True
+    rows = np.flatnonzero(used)
+    values = _smooth_rows(columns, sigma, rows)  # (F, rows)
+    where = rows.astype(np.float64)
+    out = np.stack([np.interp(flat, where, v) for v in values], axis=-1)
+    return out.reshape(*at.shape, len(columns))
+
+
+def _smooth_rows(columns: Float64Array, sigma: float, rows: npt.NDArray[np.intp]) -> Float64Array:
+    """``_smooth(columns.T, sigma)[rows].T``, same arithmetic, computing only ``rows``."""
+    n = columns.shape[1]
+    if sigma <= 0.3 or n < 2:
+        picked: Float64Array = columns[:, rows]
+        return picked
+    if sigma > 4:  # _smooth's three box filters, feature by feature (contiguous)
+        width = max(1, round(math.sqrt(12 * sigma * sigma / 3 + 1)))
+        out = np.empty((len(columns), len(rows)))
+        for f, x in enumerate(columns):
+            for _ in range(2):
+                cum = _box_sums(x, width)
+                x = (cum[width:] - cum[:-width]) / width
+            cum = _box_sums(x, width)
+            out[f] = (cum[rows + width] - cum[rows]) / width
+        return out
+    radius = math.ceil(3 * sigma)
+    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    kernel /= kernel.sum()
+    padded = np.pad(columns, ((0, 0), (radius, radius)), mode="edge")
+    windows = sliding_window_view(padded, 2 * radius + 1, axis=1)[:, rows]  # (F, rows, k)
+    # (rows, F, k) in C order, as _smooth's windows: the same products in the same order.
+    smoothed: Float64Array = np.ascontiguousarray(windows.transpose(1, 0, 2)) @ kernel
+    return smoothed.T
+
+
+def _box_sums(x: Float64Array, width: int) -> Float64Array:
+    """The running sums ``_box`` differences, for one feature (1-D)."""
+    left = width // 2
+    cum: Float64Array = np.cumsum(np.pad(x, (left + 1, width - left - 1), mode="edge"))
+    return cum
+
+
+def _running_max(x: Float64Array, half: int, fill: float) -> Float64Array:
+    """The maximum over ``x[i - half : i + half + 1]`` (``fill`` outside) for every i, in
+    O(n) (van Herk/Gil-Werman: prefix and suffix maxima of blocks of the window's width)."""
+    width = 2 * half + 1
+    n = len(x)
+    blocks = -(-(n + 2 * half) // width)
+    padded = np.full(blocks * width, fill)
+    padded[half : half + n] = x
+    grid = padded.reshape(blocks, width)
+    prefix = np.maximum.accumulate(grid, axis=1).ravel()
+    suffix = np.maximum.accumulate(grid[:, ::-1], axis=1)[:, ::-1].ravel()
+    out: Float64Array = np.maximum(suffix[:n], prefix[width - 1 : width - 1 + n])
+    return out
 
 
 def _candidate_offsets(padded: Float64Array, mask: Float64Array, short: Float64Array) -> list[int]:
@@ -370,17 +490,17 @@ def _correlate(a: Float64Array, b: Float64Array) -> Float64Array:
 
 
 def _keys(xyz: Float64Array, features: Float64Array) -> tuple[int, ...]:
-    n = xyz.shape[1]
+    """Index keys of ``xyz`` (P, 3, n) and its ``features`` (F, n)."""
+    n = xyz.shape[2]
     if n < 3:
         return ()
     smooth_sigma = _FEATURE_SMOOTH_S * WORK_RATE
     speed = np.zeros(n)
     for point in xyz:
-        speed += np.linalg.norm(np.gradient(point, axis=0), axis=1) * WORK_RATE
+        speed += _norm3(np.gradient(point, axis=1)) * WORK_RATE
     speed = _smooth(speed[:, None], smooth_sigma)[:, 0]
     half = round(_PEAK_HALF_WINDOW_S * WORK_RATE)
-    padded = np.pad(speed, half, mode="constant", constant_values=-1.0)
-    window_max = sliding_window_view(padded, 2 * half + 1).max(axis=1)
+    window_max = _running_max(speed, half, -1.0)
     peaks = np.flatnonzero((speed >= window_max) & (speed > _PEAK_MIN_SPEED))
     peaks = peaks[(peaks > 0) & (peaks < n - 1)]
     if not len(peaks):
@@ -396,13 +516,10 @@ def _keys(xyz: Float64Array, features: Float64Array) -> tuple[int, ...]:
     positions = positions[inside]
     if not len(positions):
         return ()
-    smoothed = _smooth(features, smooth_sigma)
-    index = np.arange(n)
-    values = np.stack(
-        [np.interp(positions, index, smoothed[:, f]) for f in range(features.shape[1])], axis=2
-    )  # (peaks, offsets, F)
+    values = _smooth_at(features, smooth_sigma, positions)  # (peaks, offsets, F)
     bins = np.floor(values / _KEY_BIN_M).astype("<i2").reshape(len(positions), -1)
-    keys = {_hash32(row.tobytes()) for row in bins}
+    rows = bins.view(np.dtype((np.void, bins.shape[1] * bins.itemsize))).ravel()
+    keys = {_hash32(row) for row in set(rows.tolist())}  # each distinct row hashed once
     return tuple(sorted(keys)[:MAX_KEYS])
 
 
