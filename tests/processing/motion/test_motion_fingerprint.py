@@ -42,13 +42,13 @@ REAL = {
     "bsor1": BSOR1,
     "bsor2": SHARED_SAMPLES / "bsor" / "xror_sample2.bsor",
     "xror1": XROR1,
-    "xror_tilt": SHARED_SAMPLES / "xror" / "tilt_sample.xror",
     "cmu": SHARED_SAMPLES / "bvh" / "cmu_01_01_fairmotion.bvh",
     "pfnn": SHARED_SAMPLES / "bvh" / "pfnn_hierarchy_fairmotion.bvh",
     "sinusoidal": SHARED_SAMPLES / "bvh" / "sinusoidal_fairmotion.bvh",
 }
 SAME_SESSION = {frozenset({"bsor1", "xror1"})}
-# Samples long and lively enough to have index keys (the others are 2 s long or a brush).
+# Samples long and lively enough to have index keys (the others are 2 s long). The XROR
+# tilt sample (a brush) is refused as not body motion, so it has no fingerprint.
 INDEXED = ("bsor1", "bsor2", "xror1", "cmu")
 
 
