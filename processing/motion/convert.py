@@ -37,7 +37,6 @@ import numpy as np
 from processing.motion import tables
 from processing.motion.anonymize import AnonymizationReport, PoseMap, anonymize_deferred
 from processing.motion.detect import detect_format
-from processing.motion.fingerprint import fingerprint
 from processing.motion.formats import ReadOptions
 from processing.motion.formats.base import FrameStream, checked_file_size
 from processing.motion.model import Events, Recording
@@ -292,7 +291,6 @@ def _finish_artifacts(
     metadata = build_metadata(recording, report)
     # On the main thread while the writer's thread encodes the last blocks.
     metadata["quality"] = quality_report(recording).as_dict()
-    metadata["fingerprint"] = fingerprint(recording).to_json()  # duplicate detection
     events = recording.events if recording.events is not None and len(recording.events) else None
     if events is not None:
         artifacts[EVENTS_NAME] = out_dir / EVENTS_NAME
