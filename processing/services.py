@@ -100,9 +100,14 @@ def donation_processing_claim(
     `uploaded` moves to `processing` with a new claim. A `processing` donation is claimed anew
     when `claim` is its current claim (this task's retry, or the sweeper's take-over), or when
     no claim is given: the first message delivered again after its worker died, which counts a
-    lost run. A stale `claim` (the sweeper took the donation over) or any other status: None.
+    lost run. A stale `claim` (the sweeper took the donation over), any other status, or a
+    donation that no longer exists (a message outliving its row): None.
     """
-    donation = donation_get(donation_id=donation_id)
+    try:
+        donation = donation_get(donation_id=donation_id)
+    except Donation.DoesNotExist:
+        logger.info("donation %s: no such donation; nothing to process", donation_id)
+        return None
     if donation.status == DonationStatus.UPLOADED:
         now = timezone.now()
         try:

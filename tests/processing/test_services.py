@@ -3,7 +3,12 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from donations.models import Donation, DonationStatus
-from processing.services import _discard_artifacts, donation_fail, donation_process
+from processing.services import (
+    _discard_artifacts,
+    donation_fail,
+    donation_process,
+    donation_processing_claim,
+)
 from tests.conftest import wait_for
 
 pytestmark = pytest.mark.django_db
@@ -110,3 +115,9 @@ def _waiting_on_donation_row() -> bool:
             ["%UPDATE%donations_donation%"],
         )
         return cursor.fetchone()[0] > 0
+
+
+def test_a_message_for_a_donation_that_no_longer_exists_claims_nothing():
+    import uuid
+
+    assert donation_processing_claim(donation_id=str(uuid.uuid4())) is None
