@@ -28,7 +28,9 @@ def manage(tmp_path_factory: pytest.TempPathFactory) -> Manage:
         "DJANGO_DEBUG": "true",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'metagen.sqlite3'}",
         "OBJECT_STORAGE_ROOT": str(tmp_path / "objects"),
-        "CELERY_BROKER_URL": "filesystem://",
+        # No worker consumes here: the tasks the seed queues must not land in the checkout's
+        # var/broker, where the next `scripts/run` would find them for rows it never had.
+        "CELERY_BROKER_URL": "memory://",
     }
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
